@@ -1,0 +1,113 @@
+"""The constraint protocol: small parameter objects that compose as a tuple on one model.
+
+A constraint may implement any of three hooks:
+
+- ``corrupt(x, generator)``: return a corrupted copy of the input batch (training only; the loss
+  is always taken against the clean input),
+- ``penalty(code, x=..., encode=...)``: a scalar added to the training loss,
+- ``code_layer()``: a module applied to the code at training and inference time (e.g. top-k),
+
+and may require an activation on the code units (``code_activation``, e.g. sigmoid for the KL
+penalty). ``fit`` clones constraints, so the objects a user passes are never mutated.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+
+class Constraint:
+    """Base class. Subclasses store their ``__init__`` arguments as attributes of the same name."""
+
+    name: ClassVar[str] = ""
+    #: activation the code units must have for this constraint to make sense (None: any)
+    code_activation: ClassVar[str | None] = None
+
+    # -- parameters, scikit-learn style: get_params/set_params make sklearn.clone work ----------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {p: getattr(self, p) for p in self._param_names()}
+
+    def set_params(self, **params: Any) -> Constraint:
+        valid = self._param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(
+                    f"Invalid parameter {key!r} for {type(self).__name__}; valid ones: {valid}."
+                )
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.get_params() == other.get_params()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(sorted(self.get_params().items()))))
+
+    # -- validation: called by fit, so that __init__ only stores ---------------------------------
+    def validate(self) -> None:
+        """Raise ``ValueError``/``TypeError`` naming the bad parameter. Subclasses extend."""
+
+    def _check_number(
+        self, param: str, low: float, high: float | None = None, *, low_open: bool = False,
+        high_open: bool = False, integer: bool = False,
+    ) -> None:
+        value = getattr(self, param)
+        kind = "an int" if integer else "a number"
+        ok_type = isinstance(value, numbers.Integral if integer else numbers.Real)
+        if not ok_type or isinstance(value, bool):
+            raise TypeError(
+                f"The {param!r} parameter of {type(self).__name__} must be {kind}; "
+                f"got {value!r} ({type(value).__name__})."
+            )
+        too_low = value <= low if low_open else value < low
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if too_low or too_high or value != value:  # value != value catches NaN
+            lb = "(" if low_open else "["
+            rb = ")" if high_open else "]"
+            upper = "inf)" if high is None else f"{high}{rb}"
+            raise ValueError(
+                f"The {param!r} parameter of {type(self).__name__} must be {kind} in the range "
+                f"{lb}{low}, {upper}. Got {value!r} instead."
+            )
+
+    # -- hooks -------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget any state from an earlier fit (called at the start of every fit)."""
+
+    def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
+        return x
+
+    def penalty(
+        self, code: Tensor, *, x: Tensor, encode: Callable[[Tensor], Tensor]
+    ) -> Tensor | None:
+        return None
+
+    def code_layer(self) -> nn.Module | None:
+        return None
+
+    @property
+    def corrupts(self) -> bool:
+        return type(self).corrupt is not Constraint.corrupt
+
+    @property
+    def penalizes(self) -> bool:
+        return type(self).penalty is not Constraint.penalty
+
+    # -- model files ---------------------------------------------------------------------------
+    def to_config(self) -> dict[str, Any]:
+        return {"name": self.name, "params": self.get_params()}

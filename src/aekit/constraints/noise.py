@@ -1,0 +1,85 @@
+"""Input corruption for denoising autoencoders (Vincent et al., 2008).
+
+Each noise corrupts a training batch; the loss compares the reconstruction of the corrupted input
+with the ORIGINAL input. Noise is drawn from the fit's generator, never from the global RNG.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .base import Constraint
+
+
+def _rand_like(x: Tensor, generator: torch.Generator | None) -> Tensor:
+    return torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+class GaussianNoise(Constraint):
+    """Additive Gaussian noise: ``x_tilde = x + std * eps``, ``eps ~ N(0, 1)``.
+
+    ``std`` is in the units the network sees (after the estimator's scaling).
+    """
+
+    name = "gaussian_noise"
+
+    def __init__(self, std: float = 0.1) -> None:
+        self.std = std
+
+    def validate(self) -> None:
+        self._check_number("std", 0.0)
+
+    def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
+        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return x + self.std * noise
+
+
+class SaltAndPepperNoise(Constraint):
+    """Set a fraction ``rate`` of the entries to the low or the high value (each half the time).
+
+    ``low``/``high`` default to each feature's minimum and maximum over the batch, so the noise
+    fits data in [0, 1] and standardized data alike; give them to fix the values (e.g. 0 and 1).
+    """
+
+    name = "salt_and_pepper_noise"
+
+    def __init__(self, rate: float = 0.1, low: float | None = None, high: float | None = None):
+        self.rate = rate
+        self.low = low
+        self.high = high
+
+    def validate(self) -> None:
+        self._check_number("rate", 0.0, 1.0)
+        for bound in ("low", "high"):
+            if getattr(self, bound) is not None:
+                self._check_number(bound, float("-inf"))
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(
+                f"SaltAndPepperNoise needs low <= high; got low={self.low}, high={self.high}."
+            )
+
+    def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
+        low = x.amin(dim=0, keepdim=True) if self.low is None else torch.tensor(self.low)
+        high = x.amax(dim=0, keepdim=True) if self.high is None else torch.tensor(self.high)
+        u = _rand_like(x, generator)
+        hit = u < self.rate  # which entries are corrupted
+        salt = u < self.rate / 2  # half of them (u is uniform) go high
+        out = torch.where(salt, high.to(x), low.to(x).expand_as(x))
+        return torch.where(hit, out, x)
+
+
+class MaskingNoise(Constraint):
+    """Masking (dropout-style) corruption: set a fraction ``rate`` of the entries to 0."""
+
+    name = "masking_noise"
+
+    def __init__(self, rate: float = 0.25) -> None:
+        self.rate = rate
+
+    def validate(self) -> None:
+        self._check_number("rate", 0.0, 1.0)
+
+    def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
+        keep = _rand_like(x, generator) >= self.rate
+        return x * keep.to(x.dtype)

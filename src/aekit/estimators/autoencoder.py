@@ -1,0 +1,200 @@
+"""``Autoencoder``: the dense autoencoder as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+
+from ..nn import ACTIVATIONS, AutoencoderNet, DenseDecoder, DenseEncoder
+from .base import BaseAutoencoder
+
+
+class Autoencoder(BaseAutoencoder):
+    """A dense autoencoder: ``n_features -> hidden... -> n_components -> ...hidden -> n_features``.
+
+    The seed's simple autoencoder is ``Autoencoder(n_components=k, hidden_layer_sizes=())``;
+    constraints (noise, sparsity, ...) compose as a tuple, e.g.
+    ``Autoencoder(64, constraints=(GaussianNoise(0.3), KLSparsity(0.05)))``.
+
+    Parameters
+    ----------
+    n_components : int or None, default=None
+        Size of the code. None: ``max(1, min(32, n_features // 2))``. It may exceed the number of
+        features (an overcomplete code); then add a constraint such as ``KLSparsity`` or noise,
+        or the model learns little more than the identity.
+    hidden_layer_sizes : tuple of int or "auto", default="auto"
+        Encoder layers before the code; the decoder mirrors them. ``()`` is the seed's one
+        hidden layer model. "auto": one layer of ``min(256, max(2 * n_components, n_features))``
+        units (784 inputs, 32 components: 784-256-32-256-784).
+    activation : str or tuple of str, default="relu"
+        Activation of the hidden layers (one name, or one per encoder layer; the decoder
+        mirrors). The code layer is linear unless a constraint needs otherwise (``KLSparsity``
+        makes it sigmoid).
+    constraints : tuple, default=()
+        Constraint objects or names from ``aekit.constraints``; they are cloned at fit.
+    loss : {"mse", "bce"}, default="mse"
+        Squared error, or the seed's cross-entropy (needs X in [0, 1] after scaling).
+    scaling : {"auto", "standard", "minmax", "none"}, default="auto"
+        How X is scaled before the network sees it (outputs are scaled back). "auto" keeps data
+        already in [0, 1] (images, probabilities) and standardizes other data (min-max scales
+        it with ``loss="bce"`` or a sigmoid output).
+    output_activation : {"auto", "linear", "sigmoid"}, default="auto"
+        "auto": sigmoid when the scaled data lies in [0, 1], else linear.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    batch_size : int, default=256
+    learning_rate_init : float, default=1e-3
+        Adam's learning rate.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when its reconstruction score stops
+        improving and restore the best weights.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+        Epochs without a relative improvement of at least ``tol`` before stopping.
+    tol : float, default=1e-4
+        Relative improvement of the monitored loss/score that counts as progress.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Training precision. "auto" uses bf16 autocast (fp32 master weights) only on hardware
+        with fast bf16 (CUDA, AVX512-BF16/AMX CPUs); inference is always float32.
+    random_state : int, RandomState or None, default=None
+        Seeds weights, shuffling and noise through a private generator (global RNGs untouched).
+    device : str, default="auto"
+        "auto" (CUDA, else MPS, else CPU), "cpu", "cuda", "cuda:N" or "mps".
+    verbose : int, default=0
+        1 shows a progress bar over epochs.
+
+    Attributes
+    ----------
+    module_ : aekit.nn.AutoencoderNet
+        The trained torch module (in eval mode).
+    n_components_ : int
+    hidden_layer_sizes_ : tuple of int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X had string column names.
+    n_iter_ : int
+        Epochs run.
+    loss_curve_ : list of float
+        Training objective per epoch (per-sample loss summed over features, plus penalties).
+    validation_scores_ : list of float or None
+        Negative mean reconstruction error on the held-out part per epoch (early stopping only).
+    best_validation_score_ : float or None
+    scaling_, output_activation_, code_activation_, precision_, device_ : str
+        What "auto" resolved to.
+    constraints_ : tuple
+        The fitted copies of the constraints.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from aekit import Autoencoder
+    >>> X = load_digits().data / 16
+    >>> codes = Autoencoder(n_components=8, max_iter=5, random_state=0).fit_transform(X)
+    >>> codes.shape
+    (1797, 8)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_layer_sizes": [StrOptions({"auto"}), list, tuple],
+        "activation": [StrOptions(set(ACTIVATIONS)), list, tuple],
+    }
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        hidden_layer_sizes="auto",
+        activation="relu",
+        constraints=(),
+        loss="mse",
+        scaling="auto",
+        output_activation="auto",
+        max_iter=200,
+        batch_size=256,
+        learning_rate_init=1e-3,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        precision="auto",
+        random_state=None,
+        device="auto",
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.constraints = constraints
+        self.loss = loss
+        self.scaling = scaling
+        self.output_activation = output_activation
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.precision = precision
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _resolve_architecture(self, n_features: int) -> None:
+        k = self.n_components
+        self.n_components_ = int(k) if k is not None else max(1, min(32, n_features // 2))
+        if isinstance(self.hidden_layer_sizes, str):  # "auto"
+            self.hidden_layer_sizes_ = (min(256, max(2 * self.n_components_, n_features)),)
+        else:
+            sizes = tuple(self.hidden_layer_sizes)
+            if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0
+                       for s in sizes):
+                raise ValueError(
+                    "hidden_layer_sizes must be 'auto' or a tuple of positive ints, e.g. "
+                    f"(256, 64); got {self.hidden_layer_sizes!r}."
+                )
+            self.hidden_layer_sizes_ = tuple(int(s) for s in sizes)
+        activation = self.activation
+        if not isinstance(activation, str):
+            activation = tuple(activation)
+            if len(activation) != len(self.hidden_layer_sizes_) or not all(
+                a in ACTIVATIONS for a in activation
+            ):
+                raise ValueError(
+                    f"activation must be one name or one per hidden layer "
+                    f"({len(self.hidden_layer_sizes_)}) from {sorted(ACTIVATIONS)}; got "
+                    f"{self.activation!r}."
+                )
+        self.activations_ = activation
+
+    def _build_module(
+        self, n_features: int, code_activation: str, output_activation: str,
+        code_layer: nn.Module | None,
+    ) -> AutoencoderNet:
+        hidden = list(self.hidden_layer_sizes_)
+        act = self.activations_
+        decoder_act = act if isinstance(act, str) else list(reversed(act))
+        encoder = DenseEncoder(n_features, hidden, self.n_components_, act, code_activation)
+        decoder = DenseDecoder(
+            self.n_components_, list(reversed(hidden)), n_features, decoder_act, output_activation
+        )
+        return AutoencoderNet(encoder, decoder, code_layer)
+
+    def _fitted_state(self):
+        state = super()._fitted_state()
+        state["hidden_layer_sizes_"] = list(self.hidden_layer_sizes_)
+        state["activations_"] = (
+            self.activations_ if isinstance(self.activations_, str) else list(self.activations_)
+        )
+        return state
+
+    def _restore_fitted_state(self, state, tensors):
+        state = dict(state)
+        self.hidden_layer_sizes_ = tuple(state.pop("hidden_layer_sizes_"))
+        acts = state.pop("activations_")
+        self.activations_ = acts if isinstance(acts, str) else tuple(acts)
+        super()._restore_fitted_state(state, tensors)

@@ -1,0 +1,323 @@
+"""What every aekit estimator shares: validation, scaling, seeding, the fit, and inference.
+
+Subclasses say how to build the network (``_build_module``) and, for images, how to lay out the
+network's input (``_to_network``/``_from_network``); everything else lives here once.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import Tensor, nn
+
+from ..constraints import resolve_constraints
+from ..training import (
+    ReconstructionObjective,
+    TensorBatches,
+    TrainingConfig,
+    map_batches,
+    per_sample_error,
+    train,
+)
+from ._runtime import make_generator, resolve_device, resolve_precision, seed_from_random_state
+from ._scaling import SCALINGS, apply_scaler, choose_scaling, fit_scaler, undo_scaler
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Shared machinery of the scikit-learn autoencoders; not for direct use."""
+
+    _parameter_constraints: dict = {
+        "constraints": [list, tuple, None],
+        "loss": [StrOptions({"mse", "bce"})],
+        "scaling": [StrOptions(set(SCALINGS))],
+        "output_activation": [StrOptions({"auto", "linear", "sigmoid"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+    }
+
+    # ------------------------------------------------------------------ hooks for subclasses
+    def _build_module(
+        self, n_features: int, code_activation: str, output_activation: str,
+        code_layer: nn.Module | None,
+    ) -> nn.Module:
+        raise NotImplementedError
+
+    def _resolve_architecture(self, n_features: int) -> None:
+        """Set the fitted architecture attributes (e.g. ``n_components_``) from the data."""
+        raise NotImplementedError
+
+    def _to_network(self, X: Tensor) -> Tensor:
+        """Rows of scaled features -> the network's input layout (identity for dense models)."""
+        return X
+
+    def _from_network(self, X: Tensor) -> Tensor:
+        return X
+
+    # ------------------------------------------------------------------ scikit-learn plumbing
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.n_components_
+
+    def _check_X(self, X, *, reset: bool) -> np.ndarray:
+        X = validate_data(
+            self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=2 if reset else 1
+        )
+        if X.size and X.dtype == np.float64:
+            peak = float(np.abs(X).max())
+            if peak > _FLOAT32_MAX:
+                raise ValueError(
+                    f"X has values too large for float32 (max |x| = {peak:.3g} > 3.4e38); "
+                    "rescale X (e.g. divide by its maximum) before fitting."
+                )
+        return X
+
+    def _network_input(self, X: np.ndarray) -> Tensor:
+        scaled = apply_scaler(X, self._scale_offset, self._scale_factor)
+        return self._to_network(torch.from_numpy(np.ascontiguousarray(scaled)))
+
+    # ------------------------------------------------------------------ fit
+    def _resolve_activations(self, Xs: np.ndarray, constraints) -> tuple[str, str]:
+        code_acts = {c.code_activation for c in constraints if c.code_activation}
+        if len(code_acts) > 1:
+            raise ValueError(
+                f"The constraints {constraints} need different code activations {code_acts}; "
+                "drop one of them."
+            )
+        code_activation = code_acts.pop() if code_acts else "linear"
+        lo, hi = float(Xs.min()), float(Xs.max())
+        in_unit = lo >= 0.0 and hi <= 1.0
+        output = self.output_activation
+        if output == "auto":
+            output = "sigmoid" if in_unit else "linear"
+        if output == "sigmoid" and not in_unit:
+            raise ValueError(
+                f"output_activation='sigmoid' can only produce values in (0, 1), but X after "
+                f"scaling={self.scaling_!r} ranges over [{lo:.3g}, {hi:.3g}]. Use "
+                "scaling='minmax' or output_activation='linear'."
+            )
+        if self.loss == "bce":
+            if not in_unit:
+                raise ValueError(
+                    f"loss='bce' needs X in [0, 1]; X after scaling={self.scaling_!r} ranges over "
+                    f"[{lo:.3g}, {hi:.3g}]. Use loss='mse' or scaling='minmax'."
+                )
+            if output != "sigmoid":
+                raise ValueError(
+                    "loss='bce' needs output_activation='sigmoid' (or 'auto'); got 'linear'."
+                )
+        return code_activation, output
+
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X`` (``y`` is ignored).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X = self._check_X(X, reset=True)
+        constraints = resolve_constraints(self.constraints)
+        code_layers = [m for m in (c.code_layer() for c in constraints) if m is not None]
+        if len(code_layers) > 1:
+            raise ValueError("Only one constraint may act on the code layer (e.g. one TopK).")
+
+        self.scaling_ = choose_scaling(X, self.scaling, self.loss, self.output_activation)
+        self._scale_offset, self._scale_factor = fit_scaler(X, self.scaling_)
+        Xs = apply_scaler(X, self._scale_offset, self._scale_factor)
+        self.code_activation_, self.output_activation_ = self._resolve_activations(Xs, constraints)
+        self._resolve_architecture(X.shape[1])
+
+        device = resolve_device(self.device, type(self).__name__)
+        seed = seed_from_random_state(self.random_state)
+        generator = make_generator(seed)
+        module = self._build_module(
+            X.shape[1], self.code_activation_, self.output_activation_,
+            code_layers[0] if code_layers else None,
+        )
+        module.reset_parameters(generator)
+        module.to(device)
+
+        data = self._to_network(torch.from_numpy(np.ascontiguousarray(Xs)))
+        train_data, val_data = self._split(data, generator)
+        config = TrainingConfig(
+            max_iter=self.max_iter,
+            learning_rate_init=float(self.learning_rate_init),
+            tol=float(self.tol),
+            n_iter_no_change=self.n_iter_no_change,
+            early_stopping=self.early_stopping,
+            autocast_dtype=resolve_precision(self.precision, device),
+            verbose=int(self.verbose),
+            owner=type(self).__name__,
+        )
+        result = train(
+            module,
+            ReconstructionObjective(self.loss, constraints),
+            TensorBatches(train_data, self.batch_size, device),
+            config,
+            validation_data=(
+                None if val_data is None else TensorBatches(val_data, self.batch_size, device)
+            ),
+            generator=generator,
+            noise_generator=generator if device.type == "cpu" else make_generator(seed, device),
+        )
+        self.module_ = module
+        self.constraints_ = constraints
+        self.device_ = str(device)
+        self.precision_ = "bfloat16" if config.autocast_dtype == torch.bfloat16 else "float32"
+        self.n_iter_ = result.n_iter
+        self.loss_curve_ = result.loss_curve
+        self.best_loss_ = result.best_loss
+        self.validation_scores_ = result.validation_scores
+        self.best_validation_score_ = result.best_validation_score
+        return self
+
+    def _split(self, data: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+        if not self.early_stopping:
+            return data, None
+        n = data.shape[0]
+        n_val = min(max(1, round(self.validation_fraction * n)), n - 1)
+        order = torch.randperm(n, generator=generator)
+        return data[order[n_val:]], data[order[:n_val]]
+
+    # ------------------------------------------------------------------ inference
+    def _inference_batch_size(self) -> int:
+        return max(int(self.batch_size), 1024)
+
+    def _map(self, fn, X: Tensor) -> Tensor:
+        return map_batches(self.module_, fn, X, self._inference_batch_size(), self.device_)
+
+    @staticmethod
+    def _as_dtype(result: Tensor, like: np.ndarray) -> np.ndarray:
+        dtype = like.dtype if like.dtype in (np.float32, np.float64) else np.float64
+        return result.numpy().astype(dtype, copy=False)
+
+    def transform(self, X):
+        """The codes of ``X``: array of shape (n_samples, n_components)."""
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        codes = self._map(self.module_.encode, self._network_input(X))
+        return self._as_dtype(codes, X)
+
+    def inverse_transform(self, X):
+        """Decode codes back to the input space (original units)."""
+        check_is_fitted(self)
+        codes = self._check_codes(X)
+        recon = self._map(self.module_.decode, torch.from_numpy(codes.astype(np.float32)))
+        recon = self._from_network(recon).flatten(1).numpy()
+        return undo_scaler(recon, self._scale_offset, self._scale_factor).astype(
+            codes.dtype, copy=False
+        )
+
+    def _check_codes(self, codes) -> np.ndarray:
+        from sklearn.utils import check_array
+
+        codes = check_array(codes, dtype=[np.float64, np.float32], input_name="codes")
+        if codes.shape[1] != self.n_components_:
+            raise ValueError(
+                f"The codes have {codes.shape[1]} columns, but {type(self).__name__} has "
+                f"n_components_={self.n_components_}; pass the output of transform()."
+            )
+        return codes
+
+    def reconstruct(self, X):
+        """``inverse_transform(transform(X))`` in one pass: the model's reconstruction of X."""
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        recon = self._map(lambda x: self.module_(x)[0], self._network_input(X))
+        recon = self._from_network(recon).flatten(1).numpy()
+        return undo_scaler(recon, self._scale_offset, self._scale_factor).astype(
+            X.dtype if X.dtype in (np.float32, np.float64) else np.float64, copy=False
+        )
+
+    def reconstruction_error(self, X):
+        """Per-sample reconstruction error (positive; higher is worse), shape (n_samples,).
+
+        The mean over features of the training loss (squared error, or cross-entropy for
+        ``loss="bce"``), measured in the scaled space the network sees.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        errors = self._map(
+            lambda x: per_sample_error(self.module_(x)[0], x, self.loss),
+            self._network_input(X),
+        )
+        return self._as_dtype(errors, X)
+
+    def score_samples(self, X):
+        """Negative per-sample reconstruction error: higher is more normal."""
+        return -self.reconstruction_error(X)
+
+    def score(self, X, y=None) -> float:
+        """Mean of ``score_samples``: higher is better, for ``GridSearchCV`` without labels."""
+        return float(np.mean(self.score_samples(X)))
+
+    # ------------------------------------------------------------------ model files
+    def save(self, path) -> None:
+        """Write the fitted model to one safetensors file (weights + JSON config); no pickle."""
+        from ..io.model_file import save_model
+
+        save_model(self, path)
+
+    def _fitted_state(self) -> dict[str, Any]:
+        """JSON-able fitted attributes, for model files."""
+        names = ["n_features_in_", "n_components_", "scaling_", "code_activation_",
+                 "output_activation_", "n_iter_", "loss_curve_", "best_loss_",
+                 "validation_scores_", "best_validation_score_", "precision_"]
+        state = {name: getattr(self, name) for name in names}
+        if hasattr(self, "feature_names_in_"):
+            state["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
+        state["constraints_"] = [c.to_config() for c in self.constraints_]
+        return state
+
+    def _restore_fitted_state(self, state: dict[str, Any], tensors: dict[str, Tensor]) -> None:
+        for name, value in state.items():
+            if name == "feature_names_in_":
+                value = np.asarray(value, dtype=object)
+            elif name == "constraints_":
+                value = resolve_constraints(value)
+            setattr(self, name, value)
+        self._scale_offset = tensors.pop("scaler.offset").double().numpy()
+        self._scale_factor = tensors.pop("scaler.factor").double().numpy()
+        code_layers = [m for m in (c.code_layer() for c in self.constraints_) if m is not None]
+        module = self._build_module(
+            self.n_features_in_, self.code_activation_, self.output_activation_,
+            code_layers[0] if code_layers else None,
+        )
+        weights = {k.removeprefix("module."): v for k, v in tensors.items()}
+        module.load_state_dict(weights)
+        device = resolve_device(self.device, type(self).__name__)
+        self.module_ = module.to(device).eval()
+        self.device_ = str(device)
+
+    def _tensors(self) -> dict[str, Tensor]:
+        tensors = {f"module.{k}": v.detach().cpu() for k, v in self.module_.state_dict().items()}
+        tensors["scaler.offset"] = torch.from_numpy(np.asarray(self._scale_offset, np.float64))
+        tensors["scaler.factor"] = torch.from_numpy(np.asarray(self._scale_factor, np.float64))
+        return tensors

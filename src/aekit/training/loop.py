@@ -1,0 +1,178 @@
+"""The one training loop: every estimator (and later DDP and streaming) runs through ``train``."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from torch import Tensor, nn
+
+from .data import BatchSource
+from .objective import ReconstructionObjective, per_sample_error
+
+
+class NonFiniteLossError(ValueError):
+    """The training loss became NaN or infinite."""
+
+
+class Callback(Protocol):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> bool | None:
+        """Called after every epoch; return True to stop training."""
+
+
+@dataclass
+class TrainingConfig:
+    max_iter: int = 200
+    learning_rate_init: float = 1e-3
+    tol: float = 1e-4
+    n_iter_no_change: int = 10
+    early_stopping: bool = False
+    autocast_dtype: torch.dtype | None = None
+    verbose: int = 0
+    owner: str = "Autoencoder"  # the estimator's name, for messages
+
+
+@dataclass
+class TrainingResult:
+    n_iter: int = 0
+    loss_curve: list[float] = field(default_factory=list)
+    validation_scores: list[float] | None = None
+    best_loss: float = math.inf
+    best_validation_score: float | None = None
+    converged: bool = False
+    interrupted: bool = False
+
+
+def make_optimizer(params: Sequence[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """Adam, fused where this torch build supports it for the parameters' device."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr, foreach=True)
+
+
+@torch.inference_mode()
+def validation_score(
+    module: nn.Module, data: BatchSource, loss: str
+) -> float:
+    """Negative mean per-sample reconstruction error (higher is better), in eval mode."""
+    was_training = module.training
+    module.eval()
+    total, count = 0.0, 0
+    for xb in data.epoch(None, shuffle=False):
+        x_hat, _ = module(xb)
+        err = per_sample_error(x_hat, xb, loss)
+        total += float(err.sum())
+        count += err.shape[0]
+    module.train(was_training)
+    return -total / max(count, 1)
+
+
+def _progress(config: TrainingConfig):
+    if config.verbose < 1:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=config.max_iter, desc=f"{config.owner} fit", unit="epoch", leave=True)
+
+
+def _snapshot(module: nn.Module) -> dict[str, Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def train(
+    module: nn.Module,
+    objective: ReconstructionObjective,
+    data: BatchSource,
+    config: TrainingConfig,
+    *,
+    validation_data: BatchSource | None = None,
+    generator: torch.Generator | None = None,
+    noise_generator: torch.Generator | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> TrainingResult:
+    """Train ``module`` in place with Adam on mini-batches from ``data``.
+
+    Stops after ``max_iter`` epochs, or when the monitored quantity (the validation score with
+    ``early_stopping``, the training loss otherwise) has not improved by a relative ``tol`` for
+    ``n_iter_no_change`` epochs. With early stopping the best weights are restored. Ctrl-C stops
+    after warning and keeps the best model so far.
+
+    ``generator`` shuffles the batches (a CPU generator); ``noise_generator`` draws the input
+    corruption on the batches' device (defaults to ``generator``).
+    """
+    noise_generator = noise_generator if noise_generator is not None else generator
+    result = TrainingResult(validation_scores=[] if validation_data is not None else None)
+    optimizer = make_optimizer(module.parameters(), config.learning_rate_init)
+    monitor_validation = config.early_stopping and validation_data is not None
+    best_monitor, best_state, stale = -math.inf, None, 0
+    bar = _progress(config)
+    module.train()
+    try:
+        for epoch in range(1, config.max_iter + 1):
+            total = torch.zeros((), dtype=torch.float64)
+            for xb in data.epoch(generator):
+                optimizer.zero_grad(set_to_none=True)
+                loss = objective.forward_and_loss(
+                    module, xb, noise_generator, config.autocast_dtype
+                )
+                loss.backward()
+                optimizer.step()
+                total += loss.detach().to("cpu", torch.float64) * xb.shape[0]
+            epoch_loss = float(total) / data.n_samples
+            if not math.isfinite(epoch_loss):
+                raise NonFiniteLossError(
+                    f"Training loss became non-finite at epoch {epoch} (loss={epoch_loss}). "
+                    f"Lower learning_rate_init (now {config.learning_rate_init}) or standardize "
+                    "X (scaling='standard')."
+                )
+            result.n_iter = epoch
+            result.loss_curve.append(epoch_loss)
+            result.best_loss = min(result.best_loss, epoch_loss)
+            logs: dict[str, Any] = {"loss": epoch_loss}
+            if validation_data is not None:
+                score = validation_score(module, validation_data, objective.loss)
+                result.validation_scores.append(score)
+                logs["val_score"] = score
+            monitored = logs["val_score"] if monitor_validation else -epoch_loss
+            if monitored > best_monitor + config.tol * abs(best_monitor) or best_state is None:
+                best_monitor, stale = monitored, 0
+                if monitor_validation:
+                    best_state = _snapshot(module)
+                    result.best_validation_score = monitored
+                else:
+                    best_state = {}
+            else:
+                stale += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()})
+            stop = any(cb.on_epoch_end(epoch, logs) for cb in callbacks)
+            if stale >= config.n_iter_no_change:
+                result.converged = True
+                break
+            if stop:
+                break
+    except KeyboardInterrupt:
+        result.interrupted = True
+        warnings.warn("Training interrupted by user.", UserWarning, stacklevel=2)
+    finally:
+        if bar is not None:
+            bar.close()
+    if monitor_validation and best_state:
+        module.load_state_dict(best_state)
+    module.eval()
+    if not result.converged and not result.interrupted and result.n_iter == config.max_iter:
+        warnings.warn(
+            f"{config.owner}: maximum iterations ({config.max_iter}) reached and the "
+            "optimization hasn't converged yet. Raise max_iter or set early_stopping=True.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return result

@@ -1,0 +1,69 @@
+"""What training minimises: reconstruction error against the clean input, plus penalties."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..constraints import Constraint
+
+LOSSES = ("mse", "bce")
+
+
+def elementwise_loss(x_hat: Tensor, x: Tensor, loss: str) -> Tensor:
+    """Per-entry reconstruction loss, in float32 (also under bf16 autocast)."""
+    x_hat = x_hat.float()
+    if loss == "mse":
+        return (x_hat - x).pow(2)
+    if loss == "bce":  # the seed's cross-entropy, for x in [0, 1] and a sigmoid output
+        return F.binary_cross_entropy(x_hat.clamp(1e-7, 1 - 1e-7), x, reduction="none")
+    raise ValueError(f"Unknown loss {loss!r}; use one of {LOSSES}.")
+
+
+def per_sample_error(x_hat: Tensor, x: Tensor, loss: str) -> Tensor:
+    """Mean reconstruction loss of each sample over its features: shape (batch,)."""
+    return elementwise_loss(x_hat, x, loss).flatten(1).mean(dim=1)
+
+
+class ReconstructionObjective:
+    """``L(x, g(f(corrupt(x)))) + sum of penalties(code)``.
+
+    The reconstruction term sums the loss over each sample's features (the seed's
+    ``||x - x_hat||^2``) and averages over the batch, so penalty weights mean what they mean in
+    the seed's formulas. The input is corrupted by every constraint that corrupts, in order; the
+    loss is always taken against the CLEAN input.
+    """
+
+    def __init__(self, loss: str, constraints: Sequence[Constraint] = ()) -> None:
+        if loss not in LOSSES:
+            raise ValueError(f"Unknown loss {loss!r}; use one of {LOSSES}.")
+        self.loss = loss
+        self.corrupters = [c for c in constraints if c.corrupts]
+        self.penalizers = [c for c in constraints if c.penalizes]
+
+    def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
+        for c in self.corrupters:
+            x = c.corrupt(x, generator)
+        return x
+
+    def forward_and_loss(
+        self,
+        module: nn.Module,
+        x: Tensor,
+        generator: torch.Generator | None,
+        autocast_dtype: torch.dtype | None = None,
+    ) -> Tensor:
+        """The training loss of one batch (a scalar tensor with a graph)."""
+        x_in = self.corrupt(x, generator)
+        with torch.autocast(x.device.type, dtype=autocast_dtype or torch.float32,
+                            enabled=autocast_dtype is not None):
+            x_hat, code = module(x_in)
+        loss = elementwise_loss(x_hat, x, self.loss).flatten(1).sum(dim=1).mean()
+        if self.penalizers:
+            encode = getattr(module, "module", module).encode  # unwrap DistributedDataParallel
+            for c in self.penalizers:
+                loss = loss + c.penalty(code, x=x_in, encode=encode)
+        return loss
