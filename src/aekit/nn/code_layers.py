@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 
 class TopKCode(nn.Module):
-    """k-sparse code (Makhzani & Frey, 2013): keep the ``k`` largest units per sample, zero the rest."""
+    """k-sparse code (Makhzani & Frey, 2013): keep the ``k`` largest units of each sample."""
 
     def __init__(self, k: int) -> None:
         super().__init__()

@@ -16,7 +16,7 @@ def map_batches(
     batch_size: int,
     device: torch.device | str = "cpu",
 ) -> Tensor:
-    """Apply ``fn`` to ``data`` in batches on ``device`` with ``module`` in eval mode; CPU result."""
+    """Apply ``fn`` to ``data`` in batches on ``device``, ``module`` in eval mode; CPU result."""
     was_training = module.training
     module.eval()
     try:

@@ -1,0 +1,122 @@
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from aekit import Autoencoder, MaskingNoise
+from aekit.nn import AutoencoderNet, DenseDecoder, DenseEncoder
+from aekit.training import (
+    NonFiniteLossError,
+    ReconstructionObjective,
+    TensorBatches,
+    TrainingConfig,
+    train,
+    validation_score,
+)
+
+
+def _module(n=6, k=2):
+    net = AutoencoderNet(DenseEncoder(n, [4], k), DenseDecoder(k, [4], n))
+    net.reset_parameters(torch.Generator().manual_seed(0))
+    return net
+
+
+def _data(n=60, d=6, seed=0):
+    return torch.from_numpy(np.random.RandomState(seed).rand(n, d).astype(np.float32))
+
+
+def test_tensor_batches_cover_every_row_once_per_epoch_with_a_short_last_batch():
+    data = torch.arange(10, dtype=torch.float32).unsqueeze(1)
+    batches = list(TensorBatches(data, 4).epoch(torch.Generator().manual_seed(0)))
+    assert [b.shape[0] for b in batches] == [4, 4, 2]
+    assert sorted(torch.cat(batches).squeeze(1).tolist()) == list(range(10))
+
+
+def test_fewer_samples_than_the_batch_size_trains_in_one_batch():
+    model = Autoencoder(n_components=1, batch_size=256, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(np.random.RandomState(0).rand(5, 3))
+    assert model.n_iter_ == 3 and len(model.loss_curve_) == 3
+
+
+def test_training_lowers_the_loss():
+    module, data = _module(), _data()
+    result = train(module, ReconstructionObjective("mse"), TensorBatches(data, 16),
+                   TrainingConfig(max_iter=30, n_iter_no_change=30),
+                   generator=torch.Generator().manual_seed(0))
+    assert result.loss_curve[-1] < 0.5 * result.loss_curve[0]
+
+
+def test_early_stopping_restores_the_best_weights():
+    module, data = _module(), _data()
+    val = TensorBatches(_data(20, seed=1), 16)
+    result = train(module, ReconstructionObjective("mse"), TensorBatches(data, 16),
+                   TrainingConfig(max_iter=40, early_stopping=True, n_iter_no_change=3,
+                                  learning_rate_init=0.05),
+                   validation_data=val, generator=torch.Generator().manual_seed(0))
+    best = max(result.validation_scores)
+    assert result.best_validation_score == pytest.approx(best)
+    assert validation_score(module, val, "mse") == pytest.approx(best, rel=1e-5)
+    assert result.validation_scores[-1] < best  # it did move past the best epoch
+
+
+def test_convergence_warning_when_max_iter_is_reached():
+    with pytest.warns(ConvergenceWarning, match=r"maximum iterations \(2\) reached"):
+        Autoencoder(n_components=1, max_iter=2, random_state=0).fit(_data().numpy())
+
+
+def test_stops_when_the_loss_stops_improving():
+    model = Autoencoder(n_components=2, max_iter=500, n_iter_no_change=3, tol=0.5,
+                        random_state=0).fit(_data().numpy())
+    assert model.n_iter_ < 500
+
+
+def test_non_finite_loss_names_the_epoch_and_the_fix():
+    X = np.random.RandomState(0).rand(40, 4) * 1e18
+    model = Autoencoder(n_components=2, scaling="none", learning_rate_init=10.0, max_iter=5,
+                        random_state=0)
+    match = r"non-finite at epoch \d+ \(loss=(nan|inf)\)\. Lower learning_rate_init \(now 10"
+    with pytest.raises(NonFiniteLossError, match=match):
+        model.fit(X)
+
+
+def test_fit_leaves_global_rngs_untouched():
+    torch_state, np_state = torch.get_rng_state(), np.random.get_state()
+    Autoencoder(n_components=2, max_iter=2, constraints=(MaskingNoise(0.2),),
+                random_state=0).fit(_data().numpy())
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert np.array_equal(np.random.get_state()[1], np_state[1])
+
+
+class _InterruptAt:
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_the_model():
+    module = _module()
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        result = train(module, ReconstructionObjective("mse"), TensorBatches(_data(), 16),
+                       TrainingConfig(max_iter=50), generator=torch.Generator().manual_seed(0),
+                       callbacks=[_InterruptAt(3)])
+    assert result.interrupted and result.n_iter == 3
+    assert not module.training  # left in eval mode, ready for inference
+
+
+def test_callbacks_can_stop_training():
+    class StopAt2:
+        def on_epoch_end(self, epoch, logs):
+            assert "loss" in logs
+            return epoch == 2
+
+    result = train(_module(), ReconstructionObjective("mse"), TensorBatches(_data(), 16),
+                   TrainingConfig(max_iter=50), generator=torch.Generator().manual_seed(0),
+                   callbacks=[StopAt2()])
+    assert result.n_iter == 2
