@@ -2,31 +2,58 @@
 
 Three layers: ``aekit.nn`` (torch modules), the estimators (``Autoencoder``), and the command
 line (``aekit demo``). Constraints from ``aekit.constraints`` compose as a tuple.
+
+Public names are imported lazily, so ``import aekit`` (and ``aekit --help``) does not load torch
+until a model is used.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-from .constraints import (  # noqa: E402
-    Contractive,
-    GaussianNoise,
-    KLSparsity,
-    L1Activity,
-    MaskingNoise,
-    SaltAndPepperNoise,
-    TopK,
-)
-from .estimators import Autoencoder  # noqa: E402
-from .io import ModelFileError, load  # noqa: E402
+_EXPORTS = {
+    "Autoencoder": "aekit.estimators",
+    "Contractive": "aekit.constraints",
+    "ConvAutoencoder": "aekit.estimators",
+    "GaussianNoise": "aekit.constraints",
+    "KLSparsity": "aekit.constraints",
+    "L1Activity": "aekit.constraints",
+    "MaskingNoise": "aekit.constraints",
+    "SaltAndPepperNoise": "aekit.constraints",
+    "TopK": "aekit.constraints",
+    "ModelFileError": "aekit.io",
+    "OutlierDetector": "aekit.estimators",
+    "load": "aekit.io",
+}
 
-__all__ = [
-    "Autoencoder",
-    "Contractive",
-    "GaussianNoise",
-    "KLSparsity",
-    "L1Activity",
-    "MaskingNoise",
-    "ModelFileError",
-    "SaltAndPepperNoise",
-    "TopK",
-    "load",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aekit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs
+    from .constraints import (
+        Contractive,
+        GaussianNoise,
+        KLSparsity,
+        L1Activity,
+        MaskingNoise,
+        SaltAndPepperNoise,
+        TopK,
+    )
+    from .estimators import Autoencoder, ConvAutoencoder, OutlierDetector
+    from .io import ModelFileError, load

@@ -63,7 +63,8 @@ def run_demo(random_state: int = 0, max_iter: int = 200) -> list[DemoRow]:
         pca_mse = float(np.mean((pca.inverse_transform(pca.transform(X_in)) - X_test) ** 2))
         if "sparse" in name:
             mean_act = float(model.transform(X_test).mean())
-            note = f"mean code activation {mean_act:.3f} (target 0.05); PCA keeps all 64"
+            note = (f"mean code activation {mean_act:.3f} (target 0.05); overcomplete, so "
+                    "PCA keeps all 64 components")
         rows.append(DemoRow(
             name, k, mse, pca_mse,
             _accuracy(model.transform(X_train), y_train, model.transform(X_test), y_test),
@@ -78,9 +79,11 @@ def format_rows(rows: list[DemoRow]) -> str:
             f"{'acc':>6} {'PCA acc':>7} {'fit s':>6}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        change = 100.0 * (r.mse - r.pca_mse) / r.pca_mse if r.pca_mse > 0 else float("nan")
+        # PCA cannot be wider than the input: an overcomplete code has no PCA counterpart
+        change = (f"{100.0 * (r.mse - r.pca_mse) / r.pca_mse:+6.0f}%" if r.pca_mse > 1e-9
+                  else "    n/a")
         lines.append(
-            f"{r.model:26} {r.code_size:4d} {r.mse:8.4f} {r.pca_mse:8.4f} {change:+6.0f}% "
+            f"{r.model:26} {r.code_size:4d} {r.mse:8.4f} {r.pca_mse:8.4f} {change} "
             f"{r.accuracy:6.3f} {r.pca_accuracy:7.3f} {r.fit_seconds:6.1f}"
         )
         if r.note:

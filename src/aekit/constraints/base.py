@@ -89,6 +89,13 @@ class Constraint:
     def reset(self) -> None:
         """Forget any state from an earlier fit (called at the start of every fit)."""
 
+    def get_state(self) -> dict[str, Tensor]:
+        """Tensors a checkpoint must keep to resume training exactly (default: none)."""
+        return {}
+
+    def set_state(self, state: dict[str, Tensor]) -> None:
+        """Restore what ``get_state`` returned."""
+
     def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
         return x
 

@@ -50,6 +50,13 @@ class KLSparsity(Constraint):
     def reset(self) -> None:
         self._running: Tensor | None = None
 
+    def get_state(self) -> dict[str, Tensor]:
+        running = getattr(self, "_running", None)
+        return {} if running is None else {"running": running}
+
+    def set_state(self, state: dict[str, Tensor]) -> None:
+        self._running = state.get("running")
+
     def penalty(
         self, code: Tensor, *, x: Tensor, encode: Callable[[Tensor], Tensor]
     ) -> Tensor:

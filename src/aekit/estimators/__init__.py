@@ -2,5 +2,7 @@
 
 from .autoencoder import Autoencoder
 from .base import BaseAutoencoder
+from .conv import ConvAutoencoder
+from .outlier import OutlierDetector
 
-__all__ = ["Autoencoder", "BaseAutoencoder"]
+__all__ = ["Autoencoder", "BaseAutoencoder", "ConvAutoencoder", "OutlierDetector"]

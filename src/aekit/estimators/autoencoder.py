@@ -7,7 +7,7 @@ from numbers import Integral
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ..nn import ACTIVATIONS, AutoencoderNet, DenseDecoder, DenseEncoder
+from ..nn import ACTIVATIONS, AutoencoderNet, DenseDecoder, DenseEncoder, TiedDenseDecoder
 from .base import BaseAutoencoder
 
 
@@ -32,6 +32,14 @@ class Autoencoder(BaseAutoencoder):
         Activation of the hidden layers (one name, or one per encoder layer; the decoder
         mirrors). The code layer is linear unless a constraint needs otherwise (``KLSparsity``
         makes it sigmoid).
+    tied_weights : bool, default=False
+        Decoder weights are the transposed encoder weights (one shared storage; only the decoder
+        biases are its own), halving the weights to learn.
+    pretraining : {None, "greedy"}, default=None
+        None: train the whole network end to end. "greedy": first train each level as a
+        shallow autoencoder on the codes of the level below (input noise applied at every level,
+        penalties at the code level: the stacked denoising autoencoder), then fine-tune end to
+        end. Each level runs up to ``max_iter`` epochs; see ``pretraining_loss_curves_``.
     constraints : tuple, default=()
         Constraint objects or names from ``aekit.constraints``; they are cloned at fit.
     loss : {"mse", "bce"}, default="mse"
@@ -64,6 +72,14 @@ class Autoencoder(BaseAutoencoder):
         "auto" (CUDA, else MPS, else CPU), "cpu", "cuda", "cuda:N" or "mps".
     verbose : int, default=0
         1 shows a progress bar over epochs.
+    checkpoint_dir : str or path, default=None
+        Save the whole training state (weights, optimizer, RNG states) to
+        ``checkpoint_dir/checkpoint.safetensors`` every ``checkpoint_every`` epochs, atomically.
+    checkpoint_every : int, default=1
+    resume : bool, default=False
+        Continue from the checkpoint in ``checkpoint_dir`` if there is one (after a crash or a
+        kill): on the CPU with the same data and seed, the result equals an uninterrupted fit.
+        A checkpoint from a different run (data, parameters, seed) is refused.
 
     Attributes
     ----------
@@ -78,6 +94,9 @@ class Autoencoder(BaseAutoencoder):
         Epochs run.
     loss_curve_ : list of float
         Training objective per epoch (per-sample loss summed over features, plus penalties).
+    pretraining_loss_curves_ : list of list of float or None
+        With ``pretraining="greedy"``: the loss curve of each level's shallow autoencoder,
+        bottom up (``loss_curve_`` is then the fine-tuning). None otherwise.
     validation_scores_ : list of float or None
         Negative mean reconstruction error on the held-out part per epoch (early stopping only).
     best_validation_score_ : float or None
@@ -101,6 +120,8 @@ class Autoencoder(BaseAutoencoder):
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "hidden_layer_sizes": [StrOptions({"auto"}), list, tuple],
         "activation": [StrOptions(set(ACTIVATIONS)), list, tuple],
+        "tied_weights": ["boolean"],
+        "pretraining": [StrOptions({"greedy"}), None],
     }
 
     def __init__(
@@ -109,6 +130,8 @@ class Autoencoder(BaseAutoencoder):
         *,
         hidden_layer_sizes="auto",
         activation="relu",
+        tied_weights=False,
+        pretraining=None,
         constraints=(),
         loss="mse",
         scaling="auto",
@@ -124,10 +147,15 @@ class Autoencoder(BaseAutoencoder):
         random_state=None,
         device="auto",
         verbose=0,
+        checkpoint_dir=None,
+        checkpoint_every=1,
+        resume=False,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.tied_weights = tied_weights
+        self.pretraining = pretraining
         self.constraints = constraints
         self.loss = loss
         self.scaling = scaling
@@ -143,6 +171,9 @@ class Autoencoder(BaseAutoencoder):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
 
     def _resolve_architecture(self, n_features: int) -> None:
         k = self.n_components
@@ -179,9 +210,13 @@ class Autoencoder(BaseAutoencoder):
         act = self.activations_
         decoder_act = act if isinstance(act, str) else list(reversed(act))
         encoder = DenseEncoder(n_features, hidden, self.n_components_, act, code_activation)
-        decoder = DenseDecoder(
-            self.n_components_, list(reversed(hidden)), n_features, decoder_act, output_activation
-        )
+        if self.tied_weights:
+            decoder = TiedDenseDecoder(encoder, decoder_act, output_activation)
+        else:
+            decoder = DenseDecoder(
+                self.n_components_, list(reversed(hidden)), n_features, decoder_act,
+                output_activation,
+            )
         return AutoencoderNet(encoder, decoder, code_layer)
 
     def _fitted_state(self):
@@ -190,6 +225,7 @@ class Autoencoder(BaseAutoencoder):
         state["activations_"] = (
             self.activations_ if isinstance(self.activations_, str) else list(self.activations_)
         )
+        state["pretraining_loss_curves_"] = getattr(self, "pretraining_loss_curves_", None)
         return state
 
     def _restore_fitted_state(self, state, tensors):

@@ -6,6 +6,8 @@ network's input (``_to_network``/``_from_network``); everything else lives here 
 
 from __future__ import annotations
 
+import hashlib
+import os
 from numbers import Integral, Real
 from typing import Any
 
@@ -18,6 +20,7 @@ from torch import Tensor, nn
 
 from ..constraints import resolve_constraints
 from ..training import (
+    Checkpointing,
     ReconstructionObjective,
     TensorBatches,
     TrainingConfig,
@@ -25,8 +28,10 @@ from ..training import (
     per_sample_error,
     train,
 )
+from ..training.checkpoint import saved_seed
 from ._runtime import make_generator, resolve_device, resolve_precision, seed_from_random_state
 from ._scaling import SCALINGS, apply_scaler, choose_scaling, fit_scaler, undo_scaler
+from ._validation import readable_input_errors
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -50,6 +55,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "verbose": ["verbose"],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
+        "resume": ["boolean"],
     }
 
     # ------------------------------------------------------------------ hooks for subclasses
@@ -62,6 +70,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _resolve_architecture(self, n_features: int) -> None:
         """Set the fitted architecture attributes (e.g. ``n_components_``) from the data."""
         raise NotImplementedError
+
+    def _fit_scaler(self, X: np.ndarray, scaling: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per-feature ``(offset, factor)`` for ``scaling`` (image models pool each channel)."""
+        return fit_scaler(X, scaling)
 
     def _to_network(self, X: Tensor) -> Tensor:
         """Rows of scaled features -> the network's input layout (identity for dense models)."""
@@ -81,9 +93,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return self.n_components_
 
     def _check_X(self, X, *, reset: bool) -> np.ndarray:
-        X = validate_data(
-            self, X, reset=reset, dtype=[np.float64, np.float32], ensure_min_samples=2 if reset else 1
-        )
+        with readable_input_errors("X"):
+            X = validate_data(
+                self, X, reset=reset, dtype=[np.float64, np.float32],
+                ensure_min_samples=2 if reset else 1,
+            )
         if X.size and X.dtype == np.float64:
             peak = float(np.abs(X).max())
             if peak > _FLOAT32_MAX:
@@ -95,7 +109,23 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _network_input(self, X: np.ndarray) -> Tensor:
         scaled = apply_scaler(X, self._scale_offset, self._scale_factor)
+        if not np.isfinite(scaled).all():
+            raise ValueError(
+                "X has values that overflow float32 once scaled like the training data (they "
+                "lie far outside its range); check those rows or refit on comparable data."
+            )
         return self._to_network(torch.from_numpy(np.ascontiguousarray(scaled)))
+
+    @staticmethod
+    def _check_finite(result: Tensor, what: str) -> Tensor:
+        if not bool(torch.isfinite(result).all()):
+            rows = torch.nonzero(~torch.isfinite(result.reshape(result.shape[0], -1)).all(1))
+            first = ", ".join(str(int(r)) for r in rows[:5, 0])
+            raise ValueError(
+                f"The model's {what} overflowed for some rows of X (first: {first}); their "
+                "values are far outside the training data's range."
+            )
+        return result
 
     # ------------------------------------------------------------------ fit
     def _resolve_activations(self, Xs: np.ndarray, constraints) -> tuple[str, str]:
@@ -149,18 +179,24 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             raise ValueError("Only one constraint may act on the code layer (e.g. one TopK).")
 
         self.scaling_ = choose_scaling(X, self.scaling, self.loss, self.output_activation)
-        self._scale_offset, self._scale_factor = fit_scaler(X, self.scaling_)
+        self._scale_offset, self._scale_factor = self._fit_scaler(X, self.scaling_)
         Xs = apply_scaler(X, self._scale_offset, self._scale_factor)
         self.code_activation_, self.output_activation_ = self._resolve_activations(Xs, constraints)
         self._resolve_architecture(X.shape[1])
 
         device = resolve_device(self.device, type(self).__name__)
+        checkpointing = self._checkpointing(Xs)
         seed = seed_from_random_state(self.random_state)
+        if checkpointing is not None:
+            if checkpointing.resume and self.random_state is None:
+                seed = saved_seed(checkpointing) or seed  # continue the saved run's streams
+            checkpointing.seed = seed
         generator = make_generator(seed)
-        module = self._build_module(
-            X.shape[1], self.code_activation_, self.output_activation_,
-            code_layers[0] if code_layers else None,
-        )
+        with torch.random.fork_rng(devices=[]):  # layer constructors draw from the global RNG
+            module = self._build_module(
+                X.shape[1], self.code_activation_, self.output_activation_,
+                code_layers[0] if code_layers else None,
+            )
         module.reset_parameters(generator)
         module.to(device)
 
@@ -176,6 +212,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             verbose=int(self.verbose),
             owner=type(self).__name__,
         )
+        noise_generator = generator if device.type == "cpu" else make_generator(seed, device)
+        if getattr(self, "pretraining", None) == "greedy":  # stacked autoencoders
+            from ._pretraining import greedy_pretrain
+
+            self.pretraining_loss_curves_ = greedy_pretrain(
+                module, train_data, val_data, loss=self.loss, constraints=constraints,
+                batch_size=self.batch_size, device=device, config=config,
+                generator=generator, noise_generator=noise_generator,
+            )
+        elif hasattr(self, "pretraining"):
+            self.pretraining_loss_curves_ = None
         result = train(
             module,
             ReconstructionObjective(self.loss, constraints),
@@ -185,7 +232,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 None if val_data is None else TensorBatches(val_data, self.batch_size, device)
             ),
             generator=generator,
-            noise_generator=generator if device.type == "cpu" else make_generator(seed, device),
+            noise_generator=noise_generator,
+            checkpointing=checkpointing,
         )
         self.module_ = module
         self.constraints_ = constraints
@@ -197,6 +245,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.validation_scores_ = result.validation_scores
         self.best_validation_score_ = result.best_validation_score
         return self
+
+    def _checkpointing(self, Xs: np.ndarray) -> Checkpointing | None:
+        """Checkpoint settings for this fit; the fingerprint ties a checkpoint to its run."""
+        folder = getattr(self, "checkpoint_dir", None)
+        if folder is None:
+            return None
+        skip = {"verbose", "checkpoint_dir", "checkpoint_every", "resume", "max_iter", "device"}
+        params = {k: repr(v) for k, v in self.get_params(deep=False).items() if k not in skip}
+        fingerprint = {
+            "estimator": type(self).__name__,
+            "params": params,
+            "data_shape": list(Xs.shape),
+            "data_sha256": hashlib.sha256(np.ascontiguousarray(Xs).tobytes()).hexdigest(),
+        }
+        return Checkpointing(folder, every=self.checkpoint_every, resume=bool(self.resume),
+                             fingerprint=fingerprint)
 
     def _split(self, data: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
         if not self.early_stopping:
@@ -223,7 +287,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
         codes = self._map(self.module_.encode, self._network_input(X))
-        return self._as_dtype(codes, X)
+        return self._as_dtype(self._check_finite(codes, "codes"), X)
 
     def inverse_transform(self, X):
         """Decode codes back to the input space (original units)."""
@@ -238,7 +302,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _check_codes(self, codes) -> np.ndarray:
         from sklearn.utils import check_array
 
-        codes = check_array(codes, dtype=[np.float64, np.float32], input_name="codes")
+        with readable_input_errors("codes"):
+            codes = check_array(codes, dtype=[np.float64, np.float32], input_name="codes")
         if codes.shape[1] != self.n_components_:
             raise ValueError(
                 f"The codes have {codes.shape[1]} columns, but {type(self).__name__} has "
@@ -251,24 +316,25 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
         recon = self._map(lambda x: self.module_(x)[0], self._network_input(X))
-        recon = self._from_network(recon).flatten(1).numpy()
+        recon = self._from_network(self._check_finite(recon, "reconstruction")).flatten(1).numpy()
         return undo_scaler(recon, self._scale_offset, self._scale_factor).astype(
             X.dtype if X.dtype in (np.float32, np.float64) else np.float64, copy=False
         )
 
     def reconstruction_error(self, X):
-        """Per-sample reconstruction error (positive; higher is worse), shape (n_samples,).
+        """Per-sample reconstruction error (positive; higher is worse), float64 (n_samples,).
 
         The mean over features of the training loss (squared error, or cross-entropy for
         ``loss="bce"``), measured in the scaled space the network sees.
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        errors = self._map(
-            lambda x: per_sample_error(self.module_(x)[0], x, self.loss),
+        errors = self._map(  # in float64 on the CPU: squares of large errors overflow float32
+            lambda x: per_sample_error(self.module_(x)[0].cpu().double(), x.cpu().double(),
+                                       self.loss),
             self._network_input(X),
         )
-        return self._as_dtype(errors, X)
+        return self._check_finite(errors, "reconstruction error").numpy()  # float64, as scores
 
     def score_samples(self, X):
         """Negative per-sample reconstruction error: higher is more normal."""
@@ -306,10 +372,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._scale_offset = tensors.pop("scaler.offset").double().numpy()
         self._scale_factor = tensors.pop("scaler.factor").double().numpy()
         code_layers = [m for m in (c.code_layer() for c in self.constraints_) if m is not None]
-        module = self._build_module(
-            self.n_features_in_, self.code_activation_, self.output_activation_,
-            code_layers[0] if code_layers else None,
-        )
+        with torch.random.fork_rng(devices=[]):
+            module = self._build_module(
+                self.n_features_in_, self.code_activation_, self.output_activation_,
+                code_layers[0] if code_layers else None,
+            )
         weights = {k.removeprefix("module."): v for k, v in tensors.items()}
         module.load_state_dict(weights)
         device = resolve_device(self.device, type(self).__name__)

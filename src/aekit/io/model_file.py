@@ -5,7 +5,7 @@ Layout (plain safetensors, readable by any safetensors reader)::
     [8-byte header length][JSON header with __metadata__][tensor data]
 
 ``__metadata__`` holds ``format="aekit"``, ``format_version``, the estimator's class name, its
-parameters, its fitted attributes and the SHA-256 of the tensor data. Loading never unpickles;
+parameters, its fitted attributes and a SHA-256 over that description and the tensor data. Loading never unpickles;
 truncated, corrupted, foreign and newer files give a ``ModelFileError`` that says which.
 Saving is atomic: a temporary file in the same folder, fsync, then rename.
 """
@@ -33,9 +33,9 @@ class ModelFileError(ValueError):
 
 
 def _estimator_classes() -> dict[str, type]:
-    from ..estimators import Autoencoder
+    from ..estimators import Autoencoder, ConvAutoencoder, OutlierDetector
 
-    return {cls.__name__: cls for cls in (Autoencoder,)}
+    return {cls.__name__: cls for cls in (Autoencoder, ConvAutoencoder, OutlierDetector)}
 
 
 # ---------------------------------------------------------------------------- parameters as JSON
@@ -56,6 +56,10 @@ def _param_to_json(name: str, value: Any) -> Any:
                     "Use joblib/pickle for models with custom constraints."
                 )
         return out
+    if name == "estimator" and hasattr(value, "get_params"):  # a nested aekit estimator
+        params = value.get_params(deep=False)
+        return {"estimator": type(value).__name__,
+                "params": {k: _param_to_json(k, v) for k, v in params.items()}}
     if isinstance(value, torch.device):
         return str(value)
     if isinstance(value, tuple):
@@ -72,6 +76,9 @@ def _param_from_json(name: str, value: Any) -> Any:
 
     if name == "constraints":
         return resolve_constraints(value)
+    if name == "estimator" and isinstance(value, dict):  # a nested aekit estimator
+        params = {k: _param_from_json(k, v) for k, v in value["params"].items()}
+        return _estimator_classes()[value["estimator"]](**params)
     if isinstance(value, list):
         return tuple(value)
     return value
@@ -87,6 +94,15 @@ def _safetensors_bytes(tensors: dict[str, torch.Tensor], metadata: dict[str, str
 def _data_section(blob: bytes) -> bytes:
     (n,) = struct.unpack("<Q", blob[:8])
     return blob[8 + n :]
+
+
+def _digest(metadata: dict[str, str], data: bytes) -> str:
+    """SHA-256 over the description and the weights: any changed byte of either is caught."""
+    h = hashlib.sha256()
+    for key in ("format", "format_version", "aekit_version", "config"):
+        h.update(str(metadata.get(key, "")).encode("utf-8") + b"\x00")
+    h.update(data)
+    return h.hexdigest()
 
 
 def model_to_bytes(estimator) -> bytes:
@@ -108,7 +124,7 @@ def model_to_bytes(estimator) -> bytes:
         "aekit_version": __version__,
         "config": json.dumps(config, allow_nan=True),
     }
-    digest = hashlib.sha256(_data_section(_safetensors_bytes(tensors, metadata))).hexdigest()
+    digest = _digest(metadata, _data_section(_safetensors_bytes(tensors, metadata)))
     return _safetensors_bytes(tensors, {**metadata, "sha256": digest})
 
 
@@ -154,7 +170,10 @@ def _describe_foreign(blob: bytes) -> str:
 
 def _read_header(blob: bytes, name: str) -> dict[str, Any]:
     if len(blob) < 8:
-        raise ModelFileError(f"{name} is not an aekit model file: it is only {len(blob)} bytes.")
+        raise ModelFileError(
+            f"{name} is not an aekit model file: it is only {len(blob)} bytes."
+            f"{_describe_foreign(blob)}"
+        )
     (n,) = struct.unpack("<Q", blob[:8])
     if n > _MAX_HEADER or n < 2:
         raise ModelFileError(f"{name} is not an aekit model file.{_describe_foreign(blob)}")
@@ -191,9 +210,9 @@ def model_from_bytes(blob: bytes, name: str = "the model file"):
             f"{name} was written by a newer aekit ({meta.get('aekit_version', '?')}, format "
             f"{version}); this aekit reads format {FORMAT_VERSION} and older. Upgrade aekit."
         )
-    if hashlib.sha256(_data_section(blob)).hexdigest() != meta.get("sha256"):
+    if _digest(meta, _data_section(blob)) != meta.get("sha256"):
         raise ModelFileError(
-            f"{name} is corrupted or truncated: its weights do not match the checksum stored "
+            f"{name} is corrupted or truncated: its contents do not match the checksum stored "
             "when it was saved. Save the model again."
         )
     from safetensors import SafetensorError

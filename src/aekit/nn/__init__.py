@@ -3,14 +3,21 @@
 from .activations import ACTIVATIONS, make_activation
 from .autoencoder import AutoencoderNet
 from .code_layers import TopKCode
+from .conv import ConvDecoder, ConvEncoder, init_conv_
 from .dense import DenseDecoder, DenseEncoder, init_linear_
+from .tied import TiedDenseDecoder, TiedLinear
 
 __all__ = [
     "ACTIVATIONS",
     "AutoencoderNet",
+    "ConvDecoder",
+    "ConvEncoder",
     "DenseDecoder",
     "DenseEncoder",
+    "TiedDenseDecoder",
+    "TiedLinear",
     "TopKCode",
+    "init_conv_",
     "init_linear_",
     "make_activation",
 ]

@@ -1,5 +1,6 @@
 """The one training loop, its batch sources and its objective."""
 
+from .checkpoint import CheckpointError, Checkpointing
 from .data import BatchSource, TensorBatches
 from .inference import map_batches
 from .loop import (
@@ -17,6 +18,8 @@ __all__ = [
     "LOSSES",
     "BatchSource",
     "Callback",
+    "CheckpointError",
+    "Checkpointing",
     "NonFiniteLossError",
     "ReconstructionObjective",
     "TensorBatches",

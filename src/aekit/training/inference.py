@@ -8,6 +8,11 @@ import torch
 from torch import Tensor, nn
 
 
+def _widen(t: Tensor) -> Tensor:
+    """Half-precision results become float32; float32 and float64 stay as they are."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
 @torch.inference_mode()
 def map_batches(
     module: nn.Module,
@@ -21,7 +26,7 @@ def map_batches(
     module.eval()
     try:
         outs = [
-            fn(data[i : i + batch_size].to(device)).float().cpu()
+            _widen(fn(data[i : i + batch_size].to(device))).cpu()
             for i in range(0, data.shape[0], batch_size)
         ]
     finally:

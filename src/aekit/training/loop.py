@@ -12,6 +12,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from torch import Tensor, nn
 
+from .checkpoint import Checkpointing, LoopState, load_checkpoint, restore, save_checkpoint
 from .data import BatchSource
 from .objective import ReconstructionObjective, per_sample_error
 
@@ -74,12 +75,13 @@ def validation_score(
     return -total / max(count, 1)
 
 
-def _progress(config: TrainingConfig):
+def _progress(config: TrainingConfig, initial: int = 0):
     if config.verbose < 1:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=config.max_iter, desc=f"{config.owner} fit", unit="epoch", leave=True)
+    return tqdm(total=config.max_iter, initial=initial, desc=f"{config.owner} fit", unit="epoch",
+                leave=True)
 
 
 def _snapshot(module: nn.Module) -> dict[str, Tensor]:
@@ -96,6 +98,7 @@ def train(
     generator: torch.Generator | None = None,
     noise_generator: torch.Generator | None = None,
     callbacks: Sequence[Callback] = (),
+    checkpointing: Checkpointing | None = None,
 ) -> TrainingResult:
     """Train ``module`` in place with Adam on mini-batches from ``data``.
 
@@ -105,17 +108,28 @@ def train(
     after warning and keeps the best model so far.
 
     ``generator`` shuffles the batches (a CPU generator); ``noise_generator`` draws the input
-    corruption on the batches' device (defaults to ``generator``).
+    corruption on the batches' device (defaults to ``generator``). ``checkpointing`` saves the
+    whole training state every few epochs and, with ``resume``, continues from the last save.
     """
     noise_generator = noise_generator if noise_generator is not None else generator
-    result = TrainingResult(validation_scores=[] if validation_data is not None else None)
     optimizer = make_optimizer(module.parameters(), config.learning_rate_init)
+    generators = {"shuffle": generator} if generator is not None else {}
+    if noise_generator is not None and noise_generator is not generator:
+        generators["noise"] = noise_generator
+    state = LoopState(validation_scores=[] if validation_data is not None else None)
+    if checkpointing is not None and checkpointing.resume:
+        saved = load_checkpoint(checkpointing)
+        if saved is not None:
+            state = restore(saved, module, optimizer, generators, objective.constraints)
+    result = TrainingResult()
     monitor_validation = config.early_stopping and validation_data is not None
-    best_monitor, best_state, stale = -math.inf, None, 0
-    bar = _progress(config)
+    bar = _progress(config, initial=state.epoch)
     module.train()
     try:
-        for epoch in range(1, config.max_iter + 1):
+        for epoch in range(state.epoch + 1, config.max_iter + 1):
+            if state.stale >= config.n_iter_no_change:  # a resumed run that had converged
+                result.converged = True
+                break
             total = torch.zeros((), dtype=torch.float64)
             for xb in data.epoch(generator):
                 optimizer.zero_grad(set_to_none=True)
@@ -132,29 +146,31 @@ def train(
                     f"Lower learning_rate_init (now {config.learning_rate_init}) or standardize "
                     "X (scaling='standard')."
                 )
-            result.n_iter = epoch
-            result.loss_curve.append(epoch_loss)
-            result.best_loss = min(result.best_loss, epoch_loss)
+            state.epoch = epoch
+            state.loss_curve.append(epoch_loss)
+            state.best_loss = min(state.best_loss, epoch_loss)
             logs: dict[str, Any] = {"loss": epoch_loss}
             if validation_data is not None:
                 score = validation_score(module, validation_data, objective.loss)
-                result.validation_scores.append(score)
+                state.validation_scores.append(score)
                 logs["val_score"] = score
             monitored = logs["val_score"] if monitor_validation else -epoch_loss
-            if monitored > best_monitor + config.tol * abs(best_monitor) or best_state is None:
-                best_monitor, stale = monitored, 0
+            best = state.best_monitor
+            if epoch == 1 or monitored > best + config.tol * abs(best):
+                state.best_monitor, state.stale = monitored, 0
                 if monitor_validation:
-                    best_state = _snapshot(module)
-                    result.best_validation_score = monitored
-                else:
-                    best_state = {}
+                    state.best_state = _snapshot(module)
+                    state.best_validation_score = monitored
             else:
-                stale += 1
+                state.stale += 1
+            if checkpointing is not None and epoch % checkpointing.every == 0:
+                save_checkpoint(checkpointing, module, optimizer, generators,
+                                objective.constraints, state)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()})
             stop = any(cb.on_epoch_end(epoch, logs) for cb in callbacks)
-            if stale >= config.n_iter_no_change:
+            if state.stale >= config.n_iter_no_change:
                 result.converged = True
                 break
             if stop:
@@ -165,9 +181,14 @@ def train(
     finally:
         if bar is not None:
             bar.close()
-    if monitor_validation and best_state:
-        module.load_state_dict(best_state)
+    if monitor_validation and state.best_state:
+        module.load_state_dict(state.best_state)
     module.eval()
+    result.n_iter = state.epoch
+    result.loss_curve = state.loss_curve
+    result.validation_scores = state.validation_scores
+    result.best_loss = state.best_loss
+    result.best_validation_score = state.best_validation_score
     if not result.converged and not result.interrupted and result.n_iter == config.max_iter:
         warnings.warn(
             f"{config.owner}: maximum iterations ({config.max_iter}) reached and the "

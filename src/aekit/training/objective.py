@@ -14,8 +14,8 @@ LOSSES = ("mse", "bce")
 
 
 def elementwise_loss(x_hat: Tensor, x: Tensor, loss: str) -> Tensor:
-    """Per-entry reconstruction loss, in float32 (also under bf16 autocast)."""
-    x_hat = x_hat.float()
+    """Per-entry reconstruction loss, in float32 (also under bf16 autocast) or float64."""
+    x_hat = x_hat if x_hat.dtype == torch.float64 else x_hat.float()
     if loss == "mse":
         return (x_hat - x).pow(2)
     if loss == "bce":  # the seed's cross-entropy, for x in [0, 1] and a sigmoid output
@@ -41,6 +41,7 @@ class ReconstructionObjective:
         if loss not in LOSSES:
             raise ValueError(f"Unknown loss {loss!r}; use one of {LOSSES}.")
         self.loss = loss
+        self.constraints = list(constraints)
         self.corrupters = [c for c in constraints if c.corrupts]
         self.penalizers = [c for c in constraints if c.penalizes]
 

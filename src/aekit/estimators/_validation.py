@@ -1,0 +1,52 @@
+"""Readable input errors: scikit-learn's and numpy's messages rewritten into one sentence each.
+
+The estimators validate with scikit-learn's ``validate_data``; a few of its messages dump the
+whole array or come straight from numpy. ``readable_input_errors`` rewrites those (keeping the
+exception type) and leaves every other message as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def _rewrite(message: str, name: str) -> str | None:
+    if message.startswith("Expected 2D array, got 1D array"):
+        return (f"{name} must be 2-D (n_samples, n_features); got a 1-D array. Use "
+                f"{name}.reshape(-1, 1) for one feature or {name}.reshape(1, -1) for one sample.")
+    if message.startswith("Expected 2D array, got scalar array"):
+        return f"{name} must be 2-D (n_samples, n_features); got a single number."
+    if message.startswith(f"Input {name} contains infinity"):
+        return (f"{name} contains infinity or a value too large to represent; replace or drop "
+                "those values.")
+    if message.startswith("Complex data not supported"):
+        return (f"{name} contains complex numbers; aekit needs real values "
+                f"(use np.real({name}) or np.abs({name})).")
+    match = re.match(r"could not convert string to float: (.*)", message)
+    if match:
+        return (f"{name} contains text ({match.group(1)[:40]}); aekit needs numbers. Encode "
+                "text columns as numbers (e.g. OneHotEncoder) or drop them.")
+    match = re.search(r"argument must be a string or a (real )?number, not '(\w+)'", message)
+    if match:
+        return (f"{name} contains a value of type {match.group(2)}, not a number "
+                f"(argument must be a string or a number); convert {name} to numbers first.")
+    if message.startswith("Found array with dim"):
+        found = re.match(r"Found array with dim (\d+)", message)
+        dims = found.group(1) if found else "more than 2"
+        return (f"{name} must be 2-D (n_samples, n_features); got {dims} dimensions. Flatten "
+                "each sample, or use ConvAutoencoder for images.")
+    return None
+
+
+@contextmanager
+def readable_input_errors(name: str = "X") -> Iterator[None]:
+    """Re-raise validation errors from numpy/scikit-learn as one clear sentence."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        rewritten = _rewrite(str(exc), name)
+        if rewritten is None:
+            raise
+        raise type(exc)(rewritten) from None

@@ -1,0 +1,603 @@
+"""``OutlierDetector``: outlier detection with any aekit autoencoder, as a scikit-learn detector.
+
+The score of a row combines two things an autoencoder learns about normal data:
+
+- the **reconstruction error** (how far the row is from what the decoder can produce; the
+  "Q statistic" of process monitoring), and
+- the **code distance** (how unusual the row's code is: its Mahalanobis distance to the codes of
+  the training rows; the "Hotelling T^2" of process monitoring).
+
+Each part is divided by its median over the training rows, so both are about 1 on typical rows,
+and the anomaly score is their sum (``score="reconstruction"`` keeps the first part only).
+Thresholds come from the training scores (``contamination``), or from scores on held-out data
+(``fpr``, conformal: the false-positive rate on fresh clean data is at most ``fpr``), and can be
+changed after fitting without retraining (``set_threshold``, ``calibrate``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..training.objective import elementwise_loss
+from .autoencoder import Autoencoder
+from .base import BaseAutoencoder
+
+_SCALINGS = ("auto", "robust", "none")
+_SCORES = ("combined", "reconstruction")
+
+
+def _robust_scaler(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and IQR/1.349 per feature (the standard deviation where the IQR is 0)."""
+    X = np.asarray(X, dtype=np.float64)
+    center = np.median(X, axis=0)
+    q1, q3 = np.percentile(X, [25, 75], axis=0)
+    spread = (q3 - q1) / 1.349  # the IQR of a standard normal is 1.349
+    flat = ~(spread > 1e-12)
+    spread[flat] = X[:, flat].std(axis=0)
+    spread[~(spread > 1e-12)] = 1.0  # constant features: shift only
+    return center, spread
+
+
+class OutlierDetector(OutlierMixin, BaseEstimator):
+    """Outlier detection by an autoencoder: reconstruction error plus code distance.
+
+    ``OutlierDetector(random_state=0).fit(X)`` is the one-line use, on tables and on flattened
+    images alike: it trains a dense autoencoder sized from ``X``. Pass any aekit autoencoder
+    (``Autoencoder(...)``, convolutional ones, with constraints) as ``estimator`` to use it
+    instead; it is cloned at fit, so the object passed is never changed.
+
+    Parameters
+    ----------
+    estimator : aekit autoencoder or None, default=None
+        The model to train. None: ``Autoencoder`` with a code of ``min(32, n_features // 2)``
+        units, one hidden layer of ``min(256, max(64, n_features))`` units, at most 50 epochs
+        (fewer on large data: about 4,000 gradient steps in all) and ``scaling="none"`` (this
+        detector scales the data itself, see ``scaling``).
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        A float: the fraction of the training rows to flag; the threshold is that quantile of
+        their scores (as in scikit-learn's ``IsolationForest``). "auto": the threshold is set by
+        ``fpr`` on the held-out rows.
+    fpr : float in (0, 1) or None, default=None
+        Target false-positive rate on clean data, certified on the held-out rows (see
+        ``validation_fraction``): the threshold is the conformal quantile of their scores, so a
+        clean row from the same distribution is flagged with probability at most ``fpr``. None
+        means 0.01 when ``contamination="auto"`` (with ``validation_fraction=None``: flag 1% of
+        the training rows). Give either ``fpr`` or a float ``contamination``, not both. If the held-out part has fewer than ``1 / fpr - 1`` rows,
+        ``fpr`` cannot be certified and the threshold is the largest held-out score (a warning
+        says so when ``fpr`` was given).
+    validation_fraction : float in (0, 1) or None, default=0.1
+        Fraction of the rows held out from training; their scores calibrate the ``fpr``
+        threshold and ``p_values``. None trains on all rows; then ``fpr`` and ``p_values`` need
+        clean data passed to ``calibrate`` first.
+    score : {"combined", "reconstruction"}, default="combined"
+        "combined": reconstruction error plus code distance, each divided by its median over the
+        training rows. "reconstruction": the mean squared (or cross-entropy, for ``loss="bce"``)
+        reconstruction error only.
+    scaling : {"auto", "robust", "none"}, default="auto"
+        Scaling applied before the autoencoder sees the data (its own ``scaling`` comes after):
+        "robust" subtracts each feature's median and divides by its interquartile range / 1.349,
+        so the outliers in the training data do not set the scale. "auto": "none" for data in
+        [0, 1] with at least 256 features (images), "robust" otherwise.
+    n_estimators : int, default=1
+        Number of autoencoders trained with different seeds; their scores are averaged.
+    random_state : int, RandomState or None, default=None
+        Seeds the held-out split and the autoencoders (it replaces their ``random_state``).
+
+    Attributes
+    ----------
+    estimators_ : list of aekit autoencoders
+        The fitted models.
+    threshold_ : float
+        Rows whose anomaly score (``-score_samples``) exceeds it are outliers.
+    offset_ : float
+        ``-threshold_``: ``decision_function = score_samples - offset_``, as in scikit-learn.
+    scaling_ : str
+        What ``scaling="auto"`` resolved to.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X had string column names.
+    n_calibration_ : int
+        Number of held-out (or ``calibrate``) rows behind ``fpr`` thresholds and ``p_values``.
+
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : the same interface with trees.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aekit import OutlierDetector
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 8))
+    >>> det = OutlierDetector(random_state=0).fit(X)
+    >>> det.predict([[0.0] * 8, [9.0] * 8])
+    array([ 1, -1])
+    >>> det.explain([[0, 0, 9, 0, 0, 0, 0, 0]], top_k=1).features
+    array([['x2']], dtype=object)
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [BaseAutoencoder, None],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "fpr": [Interval(Real, 0, 1, closed="neither"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "score": [StrOptions(set(_SCORES))],
+        "scaling": [StrOptions(set(_SCALINGS))],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        contamination="auto",
+        fpr=None,
+        validation_fraction=0.1,
+        score="combined",
+        scaling="auto",
+        n_estimators=1,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.contamination = contamination
+        self.fpr = fpr
+        self.validation_fraction = validation_fraction
+        self.score = score
+        self.scaling = scaling
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    def _default_estimator(self, n_samples: int, n_features: int) -> Autoencoder:
+        n_components = max(1, min(32, n_features // 2))
+        hidden = min(256, max(2 * n_components, n_features))
+        batch_size = 256
+        steps_per_epoch = math.ceil(n_samples / batch_size)
+        max_iter = int(min(50, max(5, math.ceil(4000 / steps_per_epoch))))
+        return Autoencoder(
+            n_components, hidden_layer_sizes=(hidden,), scaling="none", max_iter=max_iter,
+            batch_size=batch_size,
+        )
+
+    def _check_X(self, X, *, reset: bool) -> np.ndarray:
+        return validate_data(
+            self, X, reset=reset, dtype=[np.float64, np.float32],
+            ensure_min_samples=2 if reset else 1,
+        )
+
+    def _scale(self, X: np.ndarray) -> np.ndarray:
+        return ((X - self._scale_center) / self._scale_spread).astype(np.float32)
+
+    def fit(self, X, y=None):
+        """Train the autoencoder(s) on ``X`` and set the threshold (``y`` is ignored).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; it may contain some outliers.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        if self.contamination != "auto" and self.fpr is not None:
+            raise ValueError(
+                f"Give either contamination or fpr, not both; got contamination="
+                f"{self.contamination!r} and fpr={self.fpr!r}. Set contamination='auto' to use fpr."
+            )
+        if self.fpr is not None and self.validation_fraction is None:
+            raise ValueError(
+                f"fpr={self.fpr!r} needs held-out rows, but validation_fraction=None; set "
+                "validation_fraction (e.g. 0.1), or fit and then call calibrate(X_clean, fpr=...)."
+            )
+        X = self._check_X(X, reset=True)
+        n_samples, n_features = X.shape
+        rng = check_random_state(self.random_state)
+
+        if self.validation_fraction is None:
+            train_idx, cal_idx = np.arange(n_samples), np.arange(0)
+        else:
+            n_cal = min(max(1, round(self.validation_fraction * n_samples)), n_samples - 2)
+            if n_cal < 1:
+                train_idx, cal_idx = np.arange(n_samples), np.arange(0)
+            else:
+                order = rng.permutation(n_samples)
+                train_idx, cal_idx = np.sort(order[n_cal:]), np.sort(order[:n_cal])
+        X_train = X[train_idx]
+
+        in_unit = float(X_train.min()) >= 0.0 and float(X_train.max()) <= 1.0
+        if self.scaling == "auto":
+            self.scaling_ = "none" if in_unit and n_features >= 256 else "robust"
+        else:
+            self.scaling_ = self.scaling
+        if self.scaling_ == "robust":
+            self._scale_center, self._scale_spread = _robust_scaler(X_train)
+        else:
+            self._scale_center = np.zeros(n_features)
+            self._scale_spread = np.ones(n_features)
+        Xs_train = self._scale(X_train)
+
+        template = (
+            self._default_estimator(len(train_idx), n_features)
+            if self.estimator is None else self.estimator
+        )
+        self.estimators_ = []
+        for _ in range(self.n_estimators):
+            member = clone(template).set_params(random_state=int(rng.randint(2**31 - 1)))
+            self.estimators_.append(member.fit(Xs_train))
+
+        self._fit_code_statistics(Xs_train)
+        self.train_scores_ = self._anomaly_scores(self._scale(X))
+        self._calibration_scores = self.train_scores_[cal_idx]
+        self.n_calibration_ = int(len(cal_idx))
+        if self.contamination != "auto":
+            self._set_threshold_contamination(float(self.contamination))
+        elif self.n_calibration_ == 0:  # nothing held out: flag 1% of the training rows
+            self._set_threshold_contamination(0.01)
+        else:
+            self._set_threshold_fpr(0.01 if self.fpr is None else float(self.fpr),
+                                    warn=self.fpr is not None)
+        return self
+
+    def _fit_code_statistics(self, Xs_train: np.ndarray) -> None:
+        """Per member: code mean and precision, and the medians that normalize both parts."""
+        from sklearn.covariance import LedoitWolf
+
+        self._code_location, self._code_precision = [], []
+        self._reconstruction_median, self._code_median = [], []
+        for member in self.estimators_:
+            errors = self._member_feature_errors(member, Xs_train).mean(axis=1)
+            self._reconstruction_median.append(_positive(np.median(errors)))
+            if self.score == "combined":
+                codes = member.transform(Xs_train).astype(np.float64)
+                cov = LedoitWolf().fit(codes)
+                location, precision = cov.location_, cov.get_precision()
+                self._code_location.append(location)
+                self._code_precision.append(precision)
+                dist = _mahalanobis(codes, location, precision)
+                self._code_median.append(_positive(np.median(dist)))
+
+    # ------------------------------------------------------------------ scores
+    @staticmethod
+    def _member_feature_errors(member: BaseAutoencoder, Xs: np.ndarray) -> np.ndarray:
+        """Per-entry reconstruction loss in the network's space, laid out as the rows of X."""
+        X_in = member._check_X(Xs, reset=False)
+
+        def errors(x):
+            return elementwise_loss(member.module_(x)[0], x, member.loss)
+
+        per_entry = member._map(errors, member._network_input(X_in))
+        return member._from_network(per_entry).flatten(1).numpy().astype(np.float64)
+
+    def _anomaly_scores(self, Xs: np.ndarray) -> np.ndarray:
+        """Higher is more abnormal: the mean over members of the normalized parts."""
+        total = np.zeros(Xs.shape[0])
+        for i, member in enumerate(self.estimators_):
+            recon = self._member_feature_errors(member, Xs).mean(axis=1)
+            part = recon / self._reconstruction_median[i]
+            if self.score == "combined":
+                codes = member.transform(Xs).astype(np.float64)
+                dist = _mahalanobis(codes, self._code_location[i], self._code_precision[i])
+                part = part + dist / self._code_median[i]
+            total += part
+        return total / len(self.estimators_)
+
+    def score_samples(self, X):
+        """Normality of each row: the negative anomaly score (higher is more normal).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        return -self._anomaly_scores(self._scale(X))
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for outliers, positive for inliers."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """-1 for outliers and +1 for inliers, as scikit-learn's outlier detectors."""
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def p_values(self, X):
+        """Conformal p-values against the held-out (or ``calibrate``) rows.
+
+        ``p = (1 + #{held-out rows at least as abnormal}) / (n_calibration_ + 1)``. For a clean
+        row from the distribution of the held-out rows, ``P(p <= a) <= a``; small p-values mark
+        outliers, and ``predict`` with an ``fpr`` threshold flags exactly the rows with
+        ``p <= fpr`` (up to ties).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), values in (0, 1]
+        """
+        check_is_fitted(self)
+        calibration = self._require_calibration("p_values")
+        scores = -self.score_samples(X)
+        ordered = np.sort(calibration)
+        at_least = len(ordered) - np.searchsorted(ordered, scores, side="left")
+        return (1.0 + at_least) / (len(ordered) + 1.0)
+
+    def predict_proba(self, X):
+        """Columns ``[P(inlier), P(outlier)]`` with ``P(outlier) = 1 - p_values(X)``.
+
+        ``P(outlier)`` is the fraction of held-out rows that look more normal than the row, so a
+        clean row gets ``P(outlier) >= 1 - a`` with probability at most ``a``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+        """
+        p = self.p_values(X)
+        return np.column_stack([p, 1.0 - p])
+
+    # ------------------------------------------------------------------ explanations
+    def feature_errors(self, X):
+        """Per-feature (per-pixel for images) reconstruction errors, averaged over members.
+
+        Measured where the network works: after ``scaling_`` and the autoencoder's own scaling,
+        so errors of features in different units compare. The reconstruction part of the
+        anomaly score is ``feature_errors(X).mean(axis=1)`` divided by its training median.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        Xs = self._scale(self._check_X(X, reset=False))
+        total = np.zeros(Xs.shape, dtype=np.float64)
+        for member in self.estimators_:
+            total += self._member_feature_errors(member, Xs)
+        return total / len(self.estimators_)
+
+    def explain(self, X, top_k: int = 3):
+        """The features whose reconstruction errors made each row unusual, largest first.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        top_k : int, default=3
+            How many features to name per row (at most ``n_features_in_``).
+
+        Returns
+        -------
+        sklearn.utils.Bunch
+            ``features`` (names, from ``feature_names_in_`` or ``x0, x1, ...``), ``indices``,
+            ``errors`` (their feature errors) and ``shares`` (their share of the row's total
+            reconstruction error), each of shape (n_samples, top_k).
+        """
+        if isinstance(top_k, bool) or not isinstance(top_k, Integral) or top_k < 1:
+            raise ValueError(f"top_k must be a positive int; got {top_k!r}.")
+        errors = self.feature_errors(X)
+        top_k = min(int(top_k), errors.shape[1])
+        indices = np.argsort(-errors, axis=1, kind="stable")[:, :top_k]
+        top = np.take_along_axis(errors, indices, axis=1)
+        totals = errors.sum(axis=1, keepdims=True)
+        shares = np.divide(top, totals, out=np.zeros_like(top), where=totals > 0)
+        names = (
+            np.asarray(self.feature_names_in_, dtype=object)
+            if hasattr(self, "feature_names_in_")
+            else np.asarray([f"x{j}" for j in range(self.n_features_in_)], dtype=object)
+        )
+        return Bunch(features=names[indices], indices=indices, errors=top, shares=shares)
+
+    # ------------------------------------------------------------------ thresholds
+    def _require_calibration(self, what: str) -> np.ndarray:
+        if self.n_calibration_ == 0:
+            raise ValueError(
+                f"{what} needs held-out scores, but this detector was fit with "
+                "validation_fraction=None; call calibrate(X_clean) with clean rows first."
+            )
+        return self._calibration_scores
+
+    def _set_threshold_value(self, value: float) -> None:
+        self.threshold_ = float(value)
+        self.offset_ = -self.threshold_
+
+    def _set_threshold_contamination(self, contamination: float) -> None:
+        # The offset is that percentile of score_samples on the training rows (IsolationForest's
+        # rule), so that exactly that fraction scores below it, ties aside.
+        self._set_threshold_value(-np.percentile(-self.train_scores_, 100.0 * contamination))
+
+    def _set_threshold_fpr(self, fpr: float, *, warn: bool = True) -> None:
+        calibration = np.sort(self._require_calibration("An fpr threshold"))[::-1]
+        n = len(calibration)
+        # Flag a score iff fewer than floor(fpr * (n + 1)) held-out scores are at least as
+        # large, i.e. iff its conformal p-value is <= fpr: the rank-m largest held-out score.
+        m = math.floor(fpr * (n + 1) + 1e-9)
+        if m < 1:
+            if warn:
+                warnings.warn(
+                    f"fpr={fpr} needs at least {math.ceil(1 / fpr) - 1} held-out rows, but there "
+                    f"are {n}; the threshold is the largest held-out score instead (a "
+                    f"false-positive rate of at most {1 / (n + 1):.3g}). Raise "
+                    "validation_fraction or call calibrate() with more clean rows.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            m = 1
+        self._set_threshold_value(calibration[m - 1])
+
+    def set_threshold(self, *, contamination=None, fpr=None, value=None):
+        """Move the threshold without retraining; give exactly one argument.
+
+        Parameters
+        ----------
+        contamination : float in (0, 0.5], optional
+            Flag this fraction of the training rows.
+        fpr : float in (0, 1), optional
+            Target false-positive rate on clean data, from the held-out (or ``calibrate``) rows.
+        value : float, optional
+            The threshold on the anomaly score (``-score_samples``) itself.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self)
+        given = {k: v for k, v in
+                 {"contamination": contamination, "fpr": fpr, "value": value}.items()
+                 if v is not None}
+        if len(given) != 1:
+            raise ValueError(
+                "set_threshold takes exactly one of contamination, fpr or value; got "
+                f"{sorted(given) or 'none'}."
+            )
+        (name, number), = given.items()
+        if isinstance(number, bool) or not isinstance(number, Real) or not np.isfinite(number):
+            raise ValueError(f"{name} must be a finite number; got {number!r}.")
+        if name == "contamination":
+            if not 0 < number <= 0.5:
+                raise ValueError(f"contamination must be in (0, 0.5]; got {number!r}.")
+            self._set_threshold_contamination(float(number))
+        elif name == "fpr":
+            if not 0 < number < 1:
+                raise ValueError(f"fpr must be in (0, 1); got {number!r}.")
+            self._set_threshold_fpr(float(number))
+        else:
+            self._set_threshold_value(float(number))
+        return self
+
+    def calibrate(self, X_clean, fpr=None):
+        """Use clean rows the models never saw for ``p_values`` and ``fpr`` thresholds.
+
+        Parameters
+        ----------
+        X_clean : array-like of shape (n_samples, n_features)
+            Rows known to be normal, not used for training.
+        fpr : float in (0, 1) or None, default=None
+            Also set the threshold to this false-positive rate on them. None leaves the
+            threshold as it is.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self)
+        self._calibration_scores = -self.score_samples(X_clean)
+        self.n_calibration_ = int(len(self._calibration_scores))
+        if fpr is not None:
+            self.set_threshold(fpr=fpr)
+        return self
+
+    # ------------------------------------------------------------------ model files
+    def save(self, path) -> None:
+        """Write the fitted detector to one safetensors file (weights + JSON config); no pickle."""
+        from ..io.model_file import save_model
+
+        save_model(self, path)
+
+    def _fitted_state(self) -> dict[str, Any]:
+        from ..io.model_file import _param_to_json
+
+        state: dict[str, Any] = {
+            "n_features_in_": self.n_features_in_,
+            "scaling_": self.scaling_,
+            "threshold_": self.threshold_,
+            "offset_": self.offset_,
+            "n_calibration_": self.n_calibration_,
+            "reconstruction_median": [float(v) for v in self._reconstruction_median],
+            "code_median": [float(v) for v in self._code_median],
+            "members": [
+                {
+                    "estimator": type(m).__name__,
+                    "params": {k: _param_to_json(k, v)
+                               for k, v in m.get_params(deep=False).items()},
+                    "fitted": m._fitted_state(),
+                }
+                for m in self.estimators_
+            ],
+        }
+        if hasattr(self, "feature_names_in_"):
+            state["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
+        return state
+
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        def as_tensor(a):
+            return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
+
+        tensors = {
+            "scaler.center": as_tensor(self._scale_center),
+            "scaler.spread": as_tensor(self._scale_spread),
+            "scores.train": as_tensor(self.train_scores_),
+            "scores.calibration": as_tensor(self._calibration_scores),
+        }
+        for i, member in enumerate(self.estimators_):
+            for key, value in member._tensors().items():
+                tensors[f"members.{i}.{key}"] = value
+            if self.score == "combined":
+                tensors[f"code.{i}.location"] = as_tensor(self._code_location[i])
+                tensors[f"code.{i}.precision"] = as_tensor(self._code_precision[i])
+        return tensors
+
+    def _restore_fitted_state(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]):
+        from ..io.model_file import _estimator_classes, _param_from_json
+
+        def array(key):
+            return tensors.pop(key).double().numpy()
+
+        self.n_features_in_ = int(state["n_features_in_"])
+        if "feature_names_in_" in state:
+            self.feature_names_in_ = np.asarray(state["feature_names_in_"], dtype=object)
+        self.scaling_ = state["scaling_"]
+        self.threshold_ = float(state["threshold_"])
+        self.offset_ = float(state["offset_"])
+        self.n_calibration_ = int(state["n_calibration_"])
+        self._reconstruction_median = [float(v) for v in state["reconstruction_median"]]
+        self._code_median = [float(v) for v in state["code_median"]]
+        self._scale_center = array("scaler.center")
+        self._scale_spread = array("scaler.spread")
+        self.train_scores_ = array("scores.train")
+        self._calibration_scores = array("scores.calibration")
+        classes = _estimator_classes()
+        self.estimators_, self._code_location, self._code_precision = [], [], []
+        for i, info in enumerate(state["members"]):
+            prefix = f"members.{i}."
+            own = {k.removeprefix(prefix): tensors.pop(k)
+                   for k in [k for k in tensors if k.startswith(prefix)]}
+            params = {k: _param_from_json(k, v) for k, v in info["params"].items()}
+            member = classes[info["estimator"]](**params)
+            member._restore_fitted_state(info["fitted"], own)
+            self.estimators_.append(member)
+            if self.score == "combined":
+                self._code_location.append(array(f"code.{i}.location"))
+                self._code_precision.append(array(f"code.{i}.precision"))
+
+
+def _positive(value: float) -> float:
+    """A normalizer that is never zero (a perfectly reconstructed training set has median 0)."""
+    value = float(value)
+    return value if value > 1e-12 else 1e-12
+
+
+def _mahalanobis(codes: np.ndarray, location: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """Squared Mahalanobis distance of each code to ``location``."""
+    centered = codes - location
+    return np.einsum("ij,jk,ik->i", centered, precision, centered)
