@@ -1,4 +1,8 @@
-"""The ``aekit`` command line. A thin layer over the estimators; torch is imported lazily."""
+"""The ``aekit`` command line: a thin layer over the estimators; torch is imported lazily.
+
+Exit codes: 0 on success, 2 on a user error (one line on stderr; ``--debug`` shows the
+traceback), 130 when interrupted.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,57 @@ import argparse
 import sys
 
 
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
     parser = argparse.ArgumentParser(
-        prog="aekit", description="Autoencoders on PyTorch, the scikit-learn way."
-    )
+        prog="aekit", description="Autoencoders on PyTorch, the scikit-learn way: train on a "
+        "CSV, Parquet, NPY file or a folder of images; encode, score, denoise, report.")
     parser.add_argument("--version", action="version", version=f"aekit {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    fit = sub.add_parser("fit", help="train a model on DATA and write it to -o MODEL")
+    fit.add_argument("data", help="CSV, Parquet, NPY/NPZ file or folder of images")
+    fit.add_argument("-o", "--output", required=True, help="model file to write (.aekit)")
+    fit.add_argument("--config", help="TOML file with these options (CLI options win)")
+    fit.add_argument("--kind", help="auto (default), dense, conv, stacked, stacked-conv")
+    fit.add_argument("--components", type=int, help="code size")
+    fit.add_argument("--hidden", help="dense hidden layer widths, e.g. 256,64")
+    fit.add_argument("--noise", help="denoising: gaussian, salt_and_pepper or masking")
+    fit.add_argument("--noise-level", type=float, help="noise std (gaussian) or rate")
+    fit.add_argument("--sparsity", help="kl, l1 or topk")
+    fit.add_argument("--sparsity-target", type=float, help="KL target rho, or k for topk")
+    fit.add_argument("--sparsity-weight", type=float, help="penalty weight (beta)")
+    fit.add_argument("--loss", help="mse (default) or bce")
+    fit.add_argument("--epochs", type=int, help="maximum epochs")
+    fit.add_argument("--batch-size", type=int)
+    fit.add_argument("--device", help="auto (default), cpu, cuda, mps")
+    fit.add_argument("--seed", type=int, help="random seed (default 0)")
+    fit.add_argument("--contamination", type=float,
+                     help="fraction of training rows above the outlier threshold (default 0.01)")
+    fit.add_argument("--id-column", help="CSV/Parquet column passed through as the row ID")
+    fit.add_argument("--checkpoint", help="folder for checkpoints; resumes if one is there")
+    _add_common(fit)
+
+    for name, text in (("encode", "write the codes of DATA"),
+                       ("score", "write per-row reconstruction error, outlier flag and the "
+                                 "features that contributed most"),
+                       ("denoise", "write the reconstruction of DATA (images as PNG files)")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("model")
+        p.add_argument("data")
+        p.add_argument("-o", "--output", required=True,
+                       help="output file (.csv, .parquet, .npy) or folder for images")
+        p.add_argument("--id-column", help="column passed through as the row ID")
+        if name == "score":
+            p.add_argument("--top", type=int, default=3, help="features to name per row")
+        _add_common(p)
+
     demo = sub.add_parser(
         "demo",
         help="train the seed's undercomplete, sparse and denoising autoencoders on the "
@@ -22,35 +68,55 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--epochs", type=int, default=200, help="maximum epochs (default 200)")
+    _add_common(demo)
     return parser
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo(args: argparse.Namespace, progress: bool) -> str:
     from .demo import format_rows, run_demo
 
     if args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1; got {args.epochs}.")
     print("Training on scikit-learn's digits (1,797 8x8 images; 75% train, 25% held out)...")
     rows = run_demo(random_state=args.seed, max_iter=args.epochs)
-    print(format_rows(rows))
-    print("MSE: held-out reconstruction error in pixel units (denoising: noisy input vs clean).")
-    print("acc: logistic regression trained on the codes; PCA columns use the same code size.")
-    return 0
+    return "\n".join([
+        format_rows(rows),
+        "MSE: held-out reconstruction error in pixel units (denoising: noisy input vs clean).",
+        "acc: logistic regression trained on the codes; PCA columns use the same code size.",
+    ])
+
+
+def _run(args: argparse.Namespace) -> str:
+    from . import commands
+
+    progress = not args.quiet
+    handlers = {"fit": commands.fit_command, "encode": commands.encode_command,
+                "score": commands.score_command, "denoise": commands.denoise_command,
+                "demo": _demo}
+    return handlers[args.command](args, progress)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"demo": _demo}[args.command](args)
+        import warnings
+
+        with warnings.catch_warnings():
+            if args.quiet:
+                warnings.simplefilter("ignore")
+            summary = _run(args)
     except (ValueError, TypeError, OSError) as exc:
         if args.debug:
             raise
-        print(f"aekit: error: {exc}", file=sys.stderr)
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"aekit: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("aekit: interrupted", file=sys.stderr)
         return 130
+    print(summary)
+    return 0
 
 
 if __name__ == "__main__":

@@ -345,11 +345,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return float(np.mean(self.score_samples(X)))
 
     # ------------------------------------------------------------------ model files
-    def save(self, path) -> None:
-        """Write the fitted model to one safetensors file (weights + JSON config); no pickle."""
+    def save(self, path, *, metadata: dict[str, Any] | None = None) -> None:
+        """Write the fitted model to one safetensors file (weights + JSON config); no pickle.
+
+        ``metadata``: JSON-able notes kept in the file, back as ``metadata_`` after loading.
+        """
         from ..io.model_file import save_model
 
-        save_model(self, path)
+        save_model(self, path, metadata)
 
     def _fitted_state(self) -> dict[str, Any]:
         """JSON-able fitted attributes, for model files."""

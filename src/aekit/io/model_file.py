@@ -5,8 +5,9 @@ Layout (plain safetensors, readable by any safetensors reader)::
     [8-byte header length][JSON header with __metadata__][tensor data]
 
 ``__metadata__`` holds ``format="aekit"``, ``format_version``, the estimator's class name, its
-parameters, its fitted attributes and a SHA-256 over that description and the tensor data. Loading never unpickles;
-truncated, corrupted, foreign and newer files give a ``ModelFileError`` that says which.
+parameters, its fitted attributes and a SHA-256 over that description and the tensor data.
+Loading never unpickles; truncated, corrupted, foreign and newer files give a
+``ModelFileError`` that says which.
 Saving is atomic: a temporary file in the same folder, fsync, then rename.
 """
 
@@ -105,8 +106,12 @@ def _digest(metadata: dict[str, str], data: bytes) -> str:
     return h.hexdigest()
 
 
-def model_to_bytes(estimator) -> bytes:
-    """The bytes of a model file for a fitted aekit estimator."""
+def model_to_bytes(estimator, metadata: dict[str, Any] | None = None) -> bytes:
+    """The bytes of a model file for a fitted aekit estimator.
+
+    ``metadata``: JSON-able notes kept with the model (e.g. the command-line configuration it
+    was trained with); ``aekit.load`` puts them back as ``estimator.metadata_``.
+    """
     from sklearn.utils.validation import check_is_fitted
 
     from .. import __version__
@@ -117,6 +122,7 @@ def model_to_bytes(estimator) -> bytes:
         "estimator": type(estimator).__name__,
         "params": {k: _param_to_json(k, v) for k, v in estimator.get_params(deep=False).items()},
         "fitted": estimator._fitted_state(),
+        "metadata": metadata if metadata is not None else getattr(estimator, "metadata_", {}),
     }
     metadata = {
         "format": FORMAT_NAME,
@@ -156,8 +162,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         pass
 
 
-def save_model(estimator, path: str | os.PathLike) -> None:
-    atomic_write_bytes(path, model_to_bytes(estimator))
+def save_model(
+    estimator, path: str | os.PathLike, metadata: dict[str, Any] | None = None
+) -> None:
+    atomic_write_bytes(path, model_to_bytes(estimator, metadata))
 
 
 # ---------------------------------------------------------------------------- load
@@ -225,6 +233,7 @@ def model_from_bytes(blob: bytes, name: str = "the model file"):
         params = {k: _param_from_json(k, v) for k, v in config["params"].items()}
         estimator = cls(**params)
         estimator._restore_fitted_state(config["fitted"], dict(tensors))
+        estimator.metadata_ = dict(config.get("metadata") or {})
     except KeyError as exc:
         raise ModelFileError(f"{name} is an incomplete aekit model file (missing {exc}).") from None
     except (SafetensorError, json.JSONDecodeError, TypeError, ValueError, RuntimeError) as exc:

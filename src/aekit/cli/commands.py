@@ -1,0 +1,277 @@
+"""The subcommands: each reads files, calls the estimators, writes files, returns a summary."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEFAULTS: dict[str, Any] = {
+    "kind": "auto", "components": None, "hidden": None, "noise": None, "noise_level": None,
+    "sparsity": None, "sparsity_target": 0.05, "sparsity_weight": None, "loss": "mse",
+    "epochs": None, "batch_size": None, "device": "auto", "seed": 0, "contamination": 0.01,
+    "id_column": None, "checkpoint": None,
+}
+_KIND_WORDS = {"table": "a table", "images": "images"}
+_NOISES = {"gaussian": "gaussian_noise", "salt_and_pepper": "salt_and_pepper_noise",
+           "masking": "masking_noise"}
+
+
+def read_config(path: str | None) -> dict[str, Any]:
+    """Options from a TOML file (keys as the long options, with underscores)."""
+    if path is None:
+        return {}
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    file = Path(path)
+    if not file.exists():
+        raise ValueError(f"Config file {file} does not exist.")
+    try:
+        config = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{file} is not valid TOML ({exc}).") from None
+    config = config.get("fit", config)
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"{file}: unknown option(s) {unknown}; known: {sorted(DEFAULTS)}.")
+    return config
+
+
+def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Defaults, then the config file, then the options given on the command line."""
+    options = {**DEFAULTS, **read_config(args.config)}
+    for key in DEFAULTS:
+        value = getattr(args, key, None)
+        if value is not None:
+            options[key] = value
+    return options
+
+
+def _constraints(o: dict[str, Any]) -> tuple:
+    from ..constraints import GaussianNoise, KLSparsity, L1Activity, get_constraint
+
+    out: list = []
+    if o["noise"]:
+        if o["noise"] not in _NOISES:
+            raise ValueError(f"--noise must be one of {sorted(_NOISES)}; got {o['noise']!r}.")
+        noise = get_constraint(_NOISES[o["noise"]])
+        if o["noise_level"] is not None:
+            key = "std" if isinstance(noise, GaussianNoise) else "rate"
+            noise.set_params(**{key: o["noise_level"]})
+        out.append(noise)
+    if o["sparsity"]:
+        kinds = {"kl", "l1", "topk"}
+        if o["sparsity"] not in kinds:
+            raise ValueError(f"--sparsity must be one of {sorted(kinds)}; got {o['sparsity']!r}.")
+        if o["sparsity"] == "kl":
+            out.append(KLSparsity(target=o["sparsity_target"],
+                                  weight=o["sparsity_weight"] if o["sparsity_weight"] else 3.0))
+        elif o["sparsity"] == "l1":
+            out.append(L1Activity(o["sparsity_weight"] if o["sparsity_weight"] else 1e-3))
+        else:
+            from ..constraints import TopK
+
+            k = o["sparsity_target"]
+            if k < 1 or int(k) != k:
+                raise ValueError("--sparsity topk takes --sparsity-target K, a whole number >= 1.")
+            out.append(TopK(int(k)))
+    return tuple(out)
+
+
+def build_estimator(o: dict[str, Any], data, verbose: int):
+    from ..estimators import Autoencoder, ConvAutoencoder
+
+    kind = o["kind"]
+    if kind == "auto":
+        kind = "conv" if data.kind == "images" else "dense"
+    if kind not in ("dense", "conv", "stacked", "stacked-conv"):
+        raise ValueError(
+            f"--kind must be auto, dense, conv, stacked or stacked-conv; got {kind!r}."
+        )
+    if kind in ("conv", "stacked-conv") and data.kind != "images":
+        raise ValueError(f"--kind {kind} needs images (a folder of PNG/JPEG or a 4-D NPY).")
+    common: dict[str, Any] = dict(constraints=_constraints(o), loss=o["loss"],
+                                  random_state=o["seed"], device=o["device"], verbose=verbose)
+    for key, param in (("components", "n_components"), ("epochs", "max_iter"),
+                       ("batch_size", "batch_size")):
+        if o[key] is not None:
+            common[param] = o[key]
+    if o["checkpoint"]:
+        common.update(checkpoint_dir=o["checkpoint"], resume=True)
+    if kind in ("conv", "stacked-conv"):
+        pre = "greedy" if kind == "stacked-conv" else None
+        return kind, ConvAutoencoder(image_shape=data.image_shape, pretraining=pre, **common)
+    hidden = o["hidden"]
+    if isinstance(hidden, str):
+        try:
+            hidden = tuple(int(h) for h in hidden.split(",") if h.strip())
+        except ValueError:
+            raise ValueError(f"--hidden takes widths like 256,64; got {hidden!r}.") from None
+    if kind == "stacked":
+        common["pretraining"] = "greedy"
+        hidden = hidden or (256, 128)
+    if hidden is not None:
+        common["hidden_layer_sizes"] = tuple(hidden)
+    return kind, Autoencoder(**common)
+
+
+def model_input(model, data) -> np.ndarray:
+    """The array the model takes: images stay 4-D for conv models, flatten for dense ones."""
+    meta = getattr(model, "metadata_", {}) or {}
+    trained_on = meta.get("data_kind")
+    if trained_on and trained_on != data.kind:
+        raise ValueError(
+            f"The model was trained on {_KIND_WORDS[trained_on]}, but {data.source} holds "
+            f"{_KIND_WORDS[data.kind]}; use data like the training data."
+        )
+    if data.kind == "images" and type(model).__name__ == "Autoencoder":
+        return data.X.reshape(len(data.X), -1)
+    return data.X
+
+
+def per_feature_errors(model, X: np.ndarray) -> np.ndarray:
+    """Squared reconstruction error per feature (pixel), in the model's scaled units."""
+    recon = model.reconstruct(X).reshape(len(X), -1)
+    flat = X.reshape(len(X), -1)
+    return ((recon - flat) / model._scale_factor) ** 2
+
+
+def feature_labels(model, data) -> list[str]:
+    if data.feature_names:
+        return list(data.feature_names)
+    if data.kind == "images":
+        c, h, w = data.image_shape
+        return [f"c{ci}:y{y}x{x}" if c > 1 else f"y{y}x{x}"
+                for ci in range(c) for y in range(h) for x in range(w)]
+    return [f"x{i}" for i in range(int(np.prod(data.X.shape[1:])))]
+
+
+def id_frame(data):
+    import pandas as pd
+
+    if data.ids is not None:
+        return data.ids.reset_index(drop=True)
+    if data.names:
+        return pd.DataFrame({"file": data.names})
+    return pd.DataFrame(index=range(len(data.X)))
+
+
+def check_output(path, folder_ok: bool = False, table: bool = True) -> None:
+    """Refuse an output that cannot be written before any work is done."""
+    from ..io.data import DataFileError
+
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise DataFileError(f"Folder {parent} does not exist; create it first.")
+    if table and not folder_ok and path.suffix.lower() not in (".csv", ".parquet", ".pq", ".npy"):
+        raise DataFileError(
+            f"Unknown output format {path.suffix!r} for {path}; use .csv, .parquet or .npy."
+        )
+
+
+def fit_command(args, progress: bool) -> str:
+    from ..io.data import read_data
+
+    check_output(args.output, table=False)
+    o = resolve_options(args)
+    data = read_data(args.data, o["id_column"])
+    kind, model = build_estimator(o, data, verbose=1 if progress else 0)
+    X = model_input(model, data)
+    start = time.perf_counter()
+    model.fit(X)
+    seconds = time.perf_counter() - start
+    errors = model.reconstruction_error(X)
+    contamination = float(o["contamination"])
+    if not 0 < contamination < 0.5:
+        raise ValueError(f"--contamination must be in (0, 0.5); got {contamination}.")
+    threshold = float(np.quantile(errors, 1 - contamination))
+    metadata = {
+        "cli_options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()},
+        "data_kind": data.kind, "image_shape": list(data.image_shape or []),
+        "threshold": threshold, "contamination": contamination, "kind": kind,
+        "training_rows": int(len(X)), "source": data.source,
+    }
+    model.save(args.output, metadata=metadata)
+    rows = "images" if data.kind == "images" else "rows"
+    return (f"Trained a {kind} autoencoder on {len(X)} {rows} of {data.source} in {seconds:.1f} s "
+            f"({model.n_iter_} epochs, final loss {model.loss_curve_[-1]:.4g}).\n"
+            f"Code size {model.n_components_}; outlier threshold {threshold:.4g} "
+            f"(top {contamination:.0%} of training errors).\nModel written to {args.output}.")
+
+
+def _load(path):
+    from ..io import load
+
+    return load(path)
+
+
+def _write_table(path, frame) -> None:
+    from ..io.data import write_table
+
+    write_table(path, frame)
+
+
+def encode_command(args, progress: bool) -> str:
+    import pandas as pd
+
+    from ..io.data import read_data
+
+    check_output(args.output)
+    model = _load(args.model)
+    data = read_data(args.data, args.id_column)
+    codes = model.transform(model_input(model, data))
+    frame = pd.concat([id_frame(data), pd.DataFrame(codes, columns=[
+        f"code{i}" for i in range(codes.shape[1])])], axis=1)
+    _write_table(args.output, frame)
+    return f"Encoded {len(codes)} rows into {codes.shape[1]} codes: {args.output}."
+
+
+def score_command(args, progress: bool) -> str:
+    import pandas as pd
+
+    from ..io.data import read_data
+
+    check_output(args.output)
+    model = _load(args.model)
+    data = read_data(args.data, args.id_column)
+    X = model_input(model, data)
+    per_feature = per_feature_errors(model, X)
+    errors = per_feature.mean(axis=1)
+    threshold = float((getattr(model, "metadata_", {}) or {}).get(
+        "threshold", np.quantile(errors, 0.99)))
+    labels = feature_labels(model, data)
+    top = np.argsort(-per_feature, axis=1)[:, : args.top]
+    share = per_feature / np.maximum(per_feature.sum(axis=1, keepdims=True), 1e-300)
+    explain = ["; ".join(f"{labels[j]} ({share[i, j]:.0%})" for j in row)
+               for i, row in enumerate(top)]
+    frame = pd.concat([id_frame(data), pd.DataFrame({
+        "reconstruction_error": errors, "outlier": errors > threshold,
+        "top_features": explain})], axis=1)
+    _write_table(args.output, frame)
+    n_out = int((errors > threshold).sum())
+    return (f"Scored {len(errors)} rows: {n_out} above the threshold {threshold:.4g} "
+            f"({n_out / max(len(errors), 1):.1%}). Written to {args.output}.")
+
+
+def denoise_command(args, progress: bool) -> str:
+    import pandas as pd
+
+    from ..io.data import read_data, write_images
+
+    model = _load(args.model)
+    data = read_data(args.data, args.id_column)
+    recon = model.reconstruct(model_input(model, data))
+    if data.kind == "images":
+        names = data.names or [f"image_{i:05d}.png" for i in range(len(recon))]
+        write_images(args.output, np.clip(recon.reshape(data.X.shape), 0, 1), names)
+        return f"Denoised {len(recon)} images into {args.output}/."
+    columns = data.feature_names or [f"x{i}" for i in range(recon.shape[1])]
+    _write_table(args.output, pd.concat([id_frame(data), pd.DataFrame(recon, columns=columns)],
+                                        axis=1))
+    return f"Denoised {len(recon)} rows: {args.output}."

@@ -1,0 +1,162 @@
+"""The real console script in a subprocess, over real files in a temporary folder."""
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from aekit.datasets import load_digits
+
+AEKIT = shutil.which("aekit")
+
+
+def run(*args, cwd):
+    cmd = [AEKIT] if AEKIT else [sys.executable, "-m", "aekit.cli"]
+    return subprocess.run([*cmd, *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    X = load_digits()[:120]
+    table = pd.DataFrame(X[:, :12], columns=[f"f{i}" for i in range(12)])
+    table.insert(0, "customer", [f"c{i:03d}" for i in range(len(table))])
+    table.to_csv(root / "data.csv", index=False)
+    table.to_parquet(root / "data.parquet")
+    (root / "imgs").mkdir()
+    for i in range(30):
+        pixels = (X[i].reshape(8, 8) * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(root / "imgs" / f"digit{i:02d}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def table_model(files):
+    out = run("fit", "data.csv", "-o", "table.aekit", "--epochs", "3", "--components", "4",
+              "--noise", "gaussian", "--noise-level", "0.1", "--quiet", cwd=files)
+    assert out.returncode == 0, out.stderr
+    assert "Model written to table.aekit" in out.stdout
+    return files / "table.aekit"
+
+
+def test_fit_on_csv_keeps_the_options_in_the_model(table_model):
+    import aekit
+
+    model = aekit.load(table_model)
+    assert model.n_components_ == 4 and model.n_iter_ == 3
+    assert model.metadata_["cli_options"]["noise"] == "gaussian"
+    assert model.metadata_["data_kind"] == "table" and model.metadata_["threshold"] > 0
+
+
+@pytest.mark.parametrize("data", ["data.csv", "data.parquet"])
+def test_encode_score_denoise_tables_keep_the_id_column(files, table_model, data):
+    for command, out_name in (("encode", "codes.csv"), ("score", "scores.parquet"),
+                              ("denoise", "clean.csv")):
+        out = run(command, table_model, data, "-o", out_name, cwd=files)
+        assert out.returncode == 0, out.stderr
+        frame = (pd.read_parquet if out_name.endswith(".parquet") else pd.read_csv)(
+            files / out_name)
+        assert len(frame) == 120
+        assert frame["customer"].tolist()[:2] == ["c000", "c001"]
+        if command == "encode":
+            assert [c for c in frame.columns if c.startswith("code")] == [
+                "code0", "code1", "code2", "code3"]
+        elif command == "score":
+            assert frame["outlier"].dtype == bool
+            assert frame["top_features"].str.match(r"f\d+ \(\d+%\); f\d+").all()
+            assert (frame["reconstruction_error"] > 0).all()
+        else:
+            assert list(frame.columns) == ["customer"] + [f"f{i}" for i in range(12)]
+
+
+def test_score_names_the_feature_that_was_broken(files, table_model):
+    table = pd.read_csv(files / "data.csv")
+    table.loc[5, "f7"] = 40.0
+    table.to_csv(files / "broken.csv", index=False)
+    out = run("score", table_model, "broken.csv", "-o", "b.csv", "--top", "1", cwd=files)
+    assert out.returncode == 0, out.stderr
+    scores = pd.read_csv(files / "b.csv")
+    assert scores.loc[5, "top_features"].startswith("f7 ")
+    assert bool(scores.loc[5, "outlier"])
+
+
+def test_images_fit_encode_score_denoise(files):
+    out = run("fit", "imgs", "-o", "img.aekit", "--epochs", "2", "--components", "6", "--quiet",
+              cwd=files)
+    assert out.returncode == 0, out.stderr
+    assert "conv autoencoder on 30 images" in out.stdout
+    assert run("encode", "img.aekit", "imgs", "-o", "c.npy", cwd=files).returncode == 0
+    assert np.load(files / "c.npy").shape == (30, 6)
+    assert run("score", "img.aekit", "imgs", "-o", "s.csv", cwd=files).returncode == 0
+    assert pd.read_csv(files / "s.csv")["file"].tolist()[0] == "digit00.png"
+    out = run("denoise", "img.aekit", "imgs", "-o", "den", cwd=files)
+    assert out.returncode == 0, out.stderr
+    written = sorted(p.name for p in (files / "den").iterdir())
+    assert len(written) == 30 and written[0] == "digit00.png"
+    with Image.open(files / "den" / "digit00.png") as img:
+        assert img.size == (8, 8) and img.mode == "L"
+
+
+def test_config_file_supplies_options_and_the_command_line_wins(files):
+    (files / "fit.toml").write_text('[fit]\ncomponents = 3\nepochs = 2\nsparsity = "l1"\n')
+    out = run("fit", "data.csv", "-o", "cfg.aekit", "--config", "fit.toml", "--epochs", "1",
+              "--quiet", cwd=files)
+    assert out.returncode == 0, out.stderr
+    import aekit
+
+    model = aekit.load(files / "cfg.aekit")
+    assert model.n_components_ == 3 and model.n_iter_ == 1
+    assert type(model.constraints_[0]).__name__ == "L1Activity"
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from aekit.cli import _build_parser; _build_parser(); " \
+           "print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False"
+
+
+def _bad_files(root):
+    (root / "empty.csv").write_text("")
+    (root / "text.csv").write_text("a,b\n1,x\n2,y\n3,x\n")
+    (root / "ragged.csv").write_text("a,b\n1,2\n3,4,5\n6,7\n")
+    (root / "nan.csv").write_text("a,b\n1,2\n3,\n5,6\n")
+    (root / "model.txt").write_text("not a model")
+    (root / "mixed").mkdir(exist_ok=True)
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(root / "mixed" / "a.png")
+    Image.fromarray(np.zeros((9, 8), np.uint8)).save(root / "mixed" / "b.png")
+    pd.DataFrame(np.random.rand(5, 3), columns=list("abc")).to_csv(root / "narrow.csv",
+                                                                     index=False)
+
+
+BAD = [
+    (("fit", "missing.csv", "-o", "m.aekit"), "missing.csv does not exist"),
+    (("fit", "empty.csv", "-o", "m.aekit"), "empty.csv is empty"),
+    (("fit", "text.csv", "-o", "m.aekit"), "column 'b' is not numeric"),
+    (("fit", "ragged.csv", "-o", "m.aekit"), "rows of different lengths"),
+    (("fit", "nan.csv", "-o", "m.aekit"), r"missing or infinite values \(first: row 2, column 'b'"),
+    (("fit", "mixed", "-o", "m.aekit"), "Images in mixed differ in size: a.png is 8x8"),
+    (("encode", "model.txt", "data.csv", "-o", "c.csv"), "not an aekit model file"),
+    (("encode", "table.aekit", "narrow.csv", "-o", "c.csv"),
+     "X has 3 features, but Autoencoder is expecting 12 features"),
+    (("fit", "data.csv", "-o", "m.aekit", "--noise", "pink"), "--noise must be one of"),
+    (("fit", "data.csv", "-o", "m.xyz/m.aekit"), "does not exist; create it first"),
+    (("encode", "table.aekit", "data.csv", "-o", "c.xlsx"), "Unknown output format '.xlsx'"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD, ids=[" ".join(a[:2]) for a, _ in BAD])
+def test_bad_input_exits_2_with_one_line(files, table_model, args, message):
+    import re
+
+    _bad_files(files)
+    out = run(*args, cwd=files)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("aekit: error: "), out.stderr
+    assert re.search(message, lines[0]), lines[0]
