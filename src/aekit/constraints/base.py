@@ -89,6 +89,9 @@ class Constraint:
     def reset(self) -> None:
         """Forget any state from an earlier fit (called at the start of every fit)."""
 
+    def prepare(self, module: nn.Module) -> None:
+        """Adjust a freshly initialised network before training (default: nothing)."""
+
     def get_state(self) -> dict[str, Tensor]:
         """Tensors a checkpoint must keep to resume training exactly (default: none)."""
         return {}

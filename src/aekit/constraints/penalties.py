@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -15,7 +16,8 @@ _EPS = 1e-6
 
 def kl_bernoulli(rho: float, rho_hat: Tensor) -> Tensor:
     """``KL(rho || rho_hat_j)`` between Bernoulli(rho) and Bernoulli(rho_hat_j), per unit j."""
-    rho_hat = rho_hat.clamp(_EPS, 1 - _EPS)
+    # clamp the value but keep the gradient, so a unit that died can still be revived
+    rho_hat = rho_hat + (rho_hat.clamp(_EPS, 1 - _EPS) - rho_hat).detach()
     return rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
 
 
@@ -49,6 +51,18 @@ class KLSparsity(Constraint):
 
     def reset(self) -> None:
         self._running: Tensor | None = None
+
+    def prepare(self, module: nn.Module) -> None:
+        """Start the code units at the target: the code layer's bias is set to logit(target).
+
+        Otherwise the penalty (about ``weight * 0.5 * n_units`` at the start) drives every unit
+        to the target for every input before the reconstruction can shape them.
+        """
+        encoder = getattr(module, "encoder", module)
+        linears = [m for m in encoder.modules() if isinstance(m, nn.Linear)]
+        if linears and linears[-1].bias is not None:
+            with torch.no_grad():
+                linears[-1].bias.fill_(math.log(self.target / (1 - self.target)))
 
     def get_state(self) -> dict[str, Tensor]:
         running = getattr(self, "_running", None)

@@ -198,6 +198,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 code_layers[0] if code_layers else None,
             )
         module.reset_parameters(generator)
+        for constraint in constraints:
+            constraint.prepare(module)
         module.to(device)
 
         data = self._to_network(torch.from_numpy(np.ascontiguousarray(Xs)))
