@@ -1,8 +1,11 @@
 """The real console script in a subprocess, over real files in a temporary folder."""
 
+import base64
+import io
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
@@ -119,6 +122,55 @@ def test_help_does_not_import_torch():
            "print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False"
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.headings, self.open_tags = [], [], []
+        self._in_h2 = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        self._in_h2 = tag == "h2"
+
+    def handle_data(self, data):
+        if self._in_h2:
+            self.headings.append(data)
+            self._in_h2 = False
+
+
+def _check_report(path, expected_sections):
+    page = _Page()
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    page.feed(text)
+    for section in expected_sections:
+        assert any(h.startswith(section) for h in page.headings), (section, page.headings)
+    for src in page.images:  # every embedded image decodes
+        assert src.startswith("data:image/png;base64,")
+        with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as img:
+            img.verify()
+    return page
+
+
+def test_report_on_a_csv_and_on_images_is_valid_self_contained_html(files, table_model):
+    out = run("report", table_model, "data.csv", "-o", "table.html", cwd=files)
+    assert out.returncode == 0, out.stderr
+    page = _check_report(files / "table.html", ["Configuration", "Loss curves", "Code map",
+                                                 "Reconstruction error", "Comparison with PCA"])
+    assert len(page.images) == 3  # loss, code map, histogram (no image grid for a table)
+    assert run("fit", "imgs", "-o", "img2.aekit", "--epochs", "1", "--quiet",
+               "--sparsity", "kl", cwd=files).returncode == 0
+    out = run("report", "img2.aekit", "imgs", "-o", "img.html", cwd=files)
+    assert out.returncode == 0, out.stderr
+    page = _check_report(files / "img.html", ["Reconstructions", "Sparsity per unit"])
+    assert len(page.images) == 5
+    out = run("report", table_model, "-o", "bare.html", cwd=files)  # without data
+    assert out.returncode == 0, out.stderr
+    assert len(_check_report(files / "bare.html", ["Loss curves"]).images) == 1
 
 
 def _bad_files(root):

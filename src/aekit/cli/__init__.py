@@ -61,6 +61,14 @@ def _build_parser() -> argparse.ArgumentParser:
             p.add_argument("--top", type=int, default=3, help="features to name per row")
         _add_common(p)
 
+    report = sub.add_parser("report", help="write one self-contained HTML report of MODEL "
+                            "(with DATA: reconstructions, code map, scores, PCA comparison)")
+    report.add_argument("model")
+    report.add_argument("data", nargs="?")
+    report.add_argument("-o", "--output", required=True, help="HTML file to write")
+    report.add_argument("--id-column", help="column passed through as the row ID")
+    _add_common(report)
+
     demo = sub.add_parser(
         "demo",
         help="train the seed's undercomplete, sparse and denoising autoencoders on the "
@@ -68,6 +76,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.add_argument("--epochs", type=int, default=200, help="maximum epochs (default 200)")
+    demo.add_argument("--report", default="aekit-demo-report.html",
+                      help="HTML report of the undercomplete model (default "
+                      "aekit-demo-report.html; '' for none)")
     _add_common(demo)
     return parser
 
@@ -78,12 +89,19 @@ def _demo(args: argparse.Namespace, progress: bool) -> str:
     if args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1; got {args.epochs}.")
     print("Training on scikit-learn's digits (1,797 8x8 images; 75% train, 25% held out)...")
-    rows = run_demo(random_state=args.seed, max_iter=args.epochs)
-    return "\n".join([
+    rows, model, (X_test, y_test) = run_demo(random_state=args.seed, max_iter=args.epochs)
+    lines = [
         format_rows(rows),
         "MSE: held-out reconstruction error in pixel units (denoising: noisy input vs clean).",
         "acc: logistic regression trained on the codes; PCA columns use the same code size.",
-    ])
+    ]
+    if args.report:
+        from ..reports import write_report
+
+        write_report(args.report, model, X_test, y_test, image_shape=(1, 8, 8),
+                     title="aekit demo: undercomplete autoencoder on digits (held-out part)")
+        lines.append(f"Report written to {args.report}.")
+    return "\n".join(lines)
 
 
 def _run(args: argparse.Namespace) -> str:
@@ -92,7 +110,7 @@ def _run(args: argparse.Namespace) -> str:
     progress = not args.quiet
     handlers = {"fit": commands.fit_command, "encode": commands.encode_command,
                 "score": commands.score_command, "denoise": commands.denoise_command,
-                "demo": _demo}
+                "report": commands.report_command, "demo": _demo}
     return handlers[args.command](args, progress)
 
 

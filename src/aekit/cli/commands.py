@@ -275,3 +275,19 @@ def denoise_command(args, progress: bool) -> str:
     _write_table(args.output, pd.concat([id_frame(data), pd.DataFrame(recon, columns=columns)],
                                         axis=1))
     return f"Denoised {len(recon)} rows: {args.output}."
+
+
+def report_command(args, progress: bool) -> str:
+    from ..io.data import read_data
+    from ..reports import write_report
+
+    check_output(args.output, table=False)
+    model = _load(args.model)
+    X = None
+    if args.data is not None:
+        data = read_data(args.data, args.id_column)
+        X = model_input(model, data)
+    image_shape = (getattr(model, "metadata_", {}) or {}).get("image_shape") or None
+    write_report(args.output, model, X, title=f"aekit report: {Path(args.model).name}",
+                 image_shape=tuple(image_shape) if image_shape else None)
+    return f"Report written to {args.output}."

@@ -29,8 +29,11 @@ def _accuracy(train_codes, y_train, test_codes, y_test) -> float:
     return float(clf.fit(train_codes, y_train).score(test_codes, y_test))
 
 
-def run_demo(random_state: int = 0, max_iter: int = 200) -> list[DemoRow]:
-    """Train the undercomplete, sparse and denoising models; compare each with PCA."""
+def run_demo(random_state: int = 0, max_iter: int = 200):
+    """Train the undercomplete, sparse and denoising models; compare each with PCA.
+
+    Returns the table rows, the undercomplete model and the held-out ``(X, y)``.
+    """
     from sklearn.decomposition import PCA
     from sklearn.model_selection import train_test_split
 
@@ -71,7 +74,7 @@ def run_demo(random_state: int = 0, max_iter: int = 200) -> list[DemoRow]:
             _accuracy(pca.transform(X_train), y_train, pca.transform(X_test), y_test),
             seconds, note,
         ))
-    return rows
+    return rows, models[0][1], (X_test, y_test)
 
 
 def format_rows(rows: list[DemoRow]) -> str:

@@ -134,6 +134,12 @@ def model_to_bytes(estimator, metadata: dict[str, Any] | None = None) -> bytes:
     return _safetensors_bytes(tensors, {**metadata, "sha256": digest})
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one."""
     path = Path(path)
@@ -144,6 +150,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise FileNotFoundError(f"Folder {folder} does not exist; create it first.")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        # mkstemp makes the file private (0600): give it the mode a plain open() would
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
