@@ -29,6 +29,7 @@ from ..training import (
     train,
 )
 from ..training.checkpoint import saved_seed
+from ..training.distributed import init_from_env, rank_and_world
 from ._runtime import make_generator, resolve_device, resolve_precision, seed_from_random_state
 from ._scaling import SCALINGS, apply_scaler, choose_scaling, fit_scaler, undo_scaler
 from ._validation import readable_input_errors
@@ -184,7 +185,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.code_activation_, self.output_activation_ = self._resolve_activations(Xs, constraints)
         self._resolve_architecture(X.shape[1])
 
-        device = resolve_device(self.device, type(self).__name__)
+        device = init_from_env(resolve_device(self.device, type(self).__name__))
+        rank, world_size = rank_and_world()
         checkpointing = self._checkpointing(Xs)
         seed = seed_from_random_state(self.random_state)
         if checkpointing is not None:
@@ -228,7 +230,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         result = train(
             module,
             ReconstructionObjective(self.loss, constraints),
-            TensorBatches(train_data, self.batch_size, device),
+            TensorBatches(train_data, self.batch_size, device, rank, world_size),
             config,
             validation_data=(
                 None if val_data is None else TensorBatches(val_data, self.batch_size, device)

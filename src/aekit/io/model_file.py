@@ -174,7 +174,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def save_model(
     estimator, path: str | os.PathLike, metadata: dict[str, Any] | None = None
 ) -> None:
-    atomic_write_bytes(path, model_to_bytes(estimator, metadata))
+    """Write the model file; under torch.distributed only rank 0 writes."""
+    from ..training.distributed import is_main_process
+
+    if is_main_process():
+        atomic_write_bytes(path, model_to_bytes(estimator, metadata))
 
 
 # ---------------------------------------------------------------------------- load

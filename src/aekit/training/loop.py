@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from .checkpoint import Checkpointing, LoopState, load_checkpoint, restore, save_checkpoint
 from .data import BatchSource
+from .distributed import all_reduce_sum, is_distributed, is_main_process
 from .objective import ReconstructionObjective, per_sample_error
 
 
@@ -113,6 +114,12 @@ def train(
     """
     noise_generator = noise_generator if noise_generator is not None else generator
     optimizer = make_optimizer(module.parameters(), config.learning_rate_init)
+    net = module
+    if is_distributed():  # gradients averaged over processes; each sees its shard of a batch
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(module)
+    main_process = is_main_process()
     generators = {"shuffle": generator} if generator is not None else {}
     if noise_generator is not None and noise_generator is not generator:
         generators["noise"] = noise_generator
@@ -123,7 +130,7 @@ def train(
             state = restore(saved, module, optimizer, generators, objective.constraints)
     result = TrainingResult()
     monitor_validation = config.early_stopping and validation_data is not None
-    bar = _progress(config, initial=state.epoch)
+    bar = _progress(config, initial=state.epoch) if main_process else None
     module.train()
     try:
         for epoch in range(state.epoch + 1, config.max_iter + 1):
@@ -134,12 +141,12 @@ def train(
             for xb in data.epoch(generator):
                 optimizer.zero_grad(set_to_none=True)
                 loss = objective.forward_and_loss(
-                    module, xb, noise_generator, config.autocast_dtype
+                    net, xb, noise_generator, config.autocast_dtype
                 )
                 loss.backward()
                 optimizer.step()
                 total += loss.detach().to("cpu", torch.float64) * xb.shape[0]
-            epoch_loss = float(total) / data.n_samples
+            epoch_loss = float(all_reduce_sum(total)) / data.n_samples
             if not math.isfinite(epoch_loss):
                 raise NonFiniteLossError(
                     f"Training loss became non-finite at epoch {epoch} (loss={epoch_loss}). "
@@ -163,7 +170,7 @@ def train(
                     state.best_validation_score = monitored
             else:
                 state.stale += 1
-            if checkpointing is not None and epoch % checkpointing.every == 0:
+            if checkpointing is not None and main_process and epoch % checkpointing.every == 0:
                 save_checkpoint(checkpointing, module, optimizer, generators,
                                 objective.constraints, state)
             if bar is not None:

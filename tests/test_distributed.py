@@ -1,0 +1,60 @@
+"""Two processes on the CPU (gloo) under torchrun train the same model as one process."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+import aekit
+from aekit import Autoencoder
+
+PARAMS = dict(n_components=3, hidden_layer_sizes=(16,), batch_size=32, max_iter=8,
+              n_iter_no_change=50, random_state=3, device="cpu")
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import torch.distributed as dist
+    import aekit.training.data as data
+    from aekit import Autoencoder
+
+    seen = []
+    real_epoch = data.TensorBatches.epoch
+
+    def counting_epoch(self, generator, shuffle=True):
+        for batch in real_epoch(self, generator, shuffle):
+            seen.append(batch.shape[0])
+            yield batch
+
+    data.TensorBatches.epoch = counting_epoch
+    X = np.random.RandomState(0).rand(256, 10).astype(np.float32)
+    model = Autoencoder(**PARAMS).fit(X)  # joins torchrun's process group by itself
+    assert dist.is_initialized() and dist.get_world_size() == 2
+    model.save(sys.argv[1])  # only rank 0 writes
+    print("rank", dist.get_rank(), "epochs", model.n_iter_, "rows", sum(seen), flush=True)
+    """
+).replace("PARAMS", repr(PARAMS))
+
+
+def test_two_process_training_matches_one_process_with_the_same_global_batch(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    out = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+         str(script), str(tmp_path / "ddp.aekit")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    # both ranks trained, each on its half of every global batch: 8 epochs x 128 rows
+    assert out.stdout.count("epochs 8 rows 1024") == 2, out.stdout
+
+    X = np.random.RandomState(0).rand(256, 10).astype(np.float32)
+    single = Autoencoder(**PARAMS).fit(X)
+    ddp = aekit.load(tmp_path / "ddp.aekit")  # the file rank 0 wrote loads
+    for (name, a), b in zip(single.module_.state_dict().items(),
+                            ddp.module_.state_dict().values()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=2e-5, err_msg=name)
+    np.testing.assert_allclose(ddp.loss_curve_, single.loss_curve_, rtol=1e-4)
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".aekit"] == ["ddp.aekit"]
