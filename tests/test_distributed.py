@@ -58,3 +58,17 @@ def test_two_process_training_matches_one_process_with_the_same_global_batch(tmp
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=2e-5, err_msg=name)
     np.testing.assert_allclose(ddp.loss_curve_, single.loss_curve_, rtol=1e-4)
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".aekit"] == ["ddp.aekit"]
+
+
+def test_cli_nproc_launches_torchrun_and_writes_one_model(tmp_path):
+    import pandas as pd
+
+    pd.DataFrame(np.random.RandomState(1).rand(64, 5), columns=list("abcde")).to_csv(
+        tmp_path / "d.csv", index=False)
+    out = subprocess.run([sys.executable, "-m", "aekit.cli", "fit", "d.csv", "-o", "m.aekit",
+                          "--epochs", "2", "--quiet", "--nproc", "2"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Trained with 2 processes" in out.stdout
+    assert out.stdout.count("Model written to m.aekit") == 1  # rank 0 alone reports
+    assert aekit.load(tmp_path / "m.aekit").n_iter_ == 2

@@ -45,6 +45,9 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="fraction of training rows above the outlier threshold (default 0.01)")
     fit.add_argument("--id-column", help="CSV/Parquet column passed through as the row ID")
     fit.add_argument("--checkpoint", help="folder for checkpoints; resumes if one is there")
+    fit.add_argument("--nproc", type=int, default=1,
+                     help="train with N processes (torch.distributed via torchrun; gloo on "
+                     "CPU, nccl on GPUs)")
     _add_common(fit)
 
     for name, text in (("encode", "write the codes of DATA"),
@@ -104,9 +107,34 @@ def _demo(args: argparse.Namespace, progress: bool) -> str:
     return "\n".join(lines)
 
 
-def _run(args: argparse.Namespace) -> str:
+def _launch_processes(args: argparse.Namespace, argv: list[str]) -> str:
+    """Re-run this fit under torchrun with ``--nproc`` processes (rank 0 writes the model)."""
+    import subprocess
+
+    if args.nproc < 1:
+        raise ValueError(f"--nproc must be at least 1; got {args.nproc}.")
+    rest, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == "--nproc":
+            skip = True
+        elif not item.startswith("--nproc="):
+            rest.append(item)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc-per-node={args.nproc}", "-m", "aekit.cli", *rest]
+    done = subprocess.run(cmd)
+    if done.returncode != 0:
+        raise OSError(f"distributed training with {args.nproc} processes failed "
+                      f"(exit code {done.returncode}); see the messages above.")
+    return f"Trained with {args.nproc} processes; model written to {args.output}."
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> str:
     from . import commands
 
+    if getattr(args, "nproc", 1) != 1:
+        return _launch_processes(args, argv)
     progress = not args.quiet
     handlers = {"fit": commands.fit_command, "encode": commands.encode_command,
                 "score": commands.score_command, "denoise": commands.denoise_command,
@@ -116,6 +144,7 @@ def _run(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     try:
         import warnings
@@ -123,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():
             if args.quiet:
                 warnings.simplefilter("ignore")
-            summary = _run(args)
+            summary = _run(args, argv)
     except (ValueError, TypeError, OSError) as exc:
         if args.debug:
             raise
@@ -133,7 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("aekit: interrupted", file=sys.stderr)
         return 130
-    print(summary)
+    from ..training.distributed import is_main_process
+
+    if is_main_process():
+        print(summary)
     return 0
 
 
