@@ -91,8 +91,14 @@ def _demo(args: argparse.Namespace, progress: bool) -> str:
 
     if args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1; got {args.epochs}.")
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
     print("Training on scikit-learn's digits (1,797 8x8 images; 75% train, 25% held out)...")
-    rows, model, (X_test, y_test) = run_demo(random_state=args.seed, max_iter=args.epochs)
+    with warnings.catch_warnings():  # the demo trains for a fixed number of epochs
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        rows, model, (X_test, y_test) = run_demo(random_state=args.seed, max_iter=args.epochs)
     lines = [
         format_rows(rows),
         "MSE: held-out reconstruction error in pixel units (denoising: noisy input vs clean).",
