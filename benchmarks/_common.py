@@ -80,11 +80,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def timed(fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
-    """Wall-clock seconds of ``fn(*args)`` and its result."""
-    start = time.perf_counter()
+def timed(fn: Callable[..., Any], *args: Any) -> tuple[float, float, Any]:
+    """Wall-clock seconds, CPU seconds of this process (all threads) and result of ``fn(*args)``.
+
+    With one torch thread the CPU time is what the work costs whatever else runs on the
+    machine; with several, idle threads spinning at barriers add to it.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
     result = fn(*args)
-    return time.perf_counter() - start, result
+    return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
 def median(values: Sequence[float]) -> float:

@@ -50,6 +50,13 @@ class ReconstructionObjective:
             x = c.corrupt(x, generator)
         return x
 
+    def batch_loss(self, x_hat: Tensor, x: Tensor) -> Tensor:
+        """Per-sample loss summed over features, averaged over the batch (one fused op)."""
+        x_hat = x_hat if x_hat.dtype == torch.float64 else x_hat.float()
+        if self.loss == "mse":
+            return F.mse_loss(x_hat, x, reduction="sum") / x.shape[0]
+        return F.binary_cross_entropy(x_hat.clamp(1e-7, 1 - 1e-7), x, reduction="sum") / x.shape[0]
+
     def forward_and_loss(
         self,
         module: nn.Module,
@@ -59,10 +66,12 @@ class ReconstructionObjective:
     ) -> Tensor:
         """The training loss of one batch (a scalar tensor with a graph)."""
         x_in = self.corrupt(x, generator)
-        with torch.autocast(x.device.type, dtype=autocast_dtype or torch.float32,
-                            enabled=autocast_dtype is not None):
+        if autocast_dtype is None:
             x_hat, code = module(x_in)
-        loss = elementwise_loss(x_hat, x, self.loss).flatten(1).sum(dim=1).mean()
+        else:
+            with torch.autocast(x.device.type, dtype=autocast_dtype):
+                x_hat, code = module(x_in)
+        loss = self.batch_loss(x_hat, x)
         if self.penalizers:
             encode = getattr(module, "module", module).encode  # unwrap DistributedDataParallel
             for c in self.penalizers:
