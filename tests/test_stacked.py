@@ -5,13 +5,21 @@ import copy
 import numpy as np
 import pytest
 import torch
+from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
 import aekit.estimators._pretraining as pretraining
 import aekit.estimators.base as base
-from aekit import Autoencoder, ConvAutoencoder, GaussianNoise, KLSparsity, load
+from aekit import Autoencoder, ConvAutoencoder, GaussianNoise, KLSparsity, TopK, load
 from aekit.datasets import load_digits
-from aekit.nn import AutoencoderNet, DenseDecoder, DenseEncoder, TiedDenseDecoder, TiedLinear
+from aekit.nn import (
+    AutoencoderNet,
+    DenseDecoder,
+    DenseEncoder,
+    TiedDenseDecoder,
+    TiedLinear,
+    TopKCode,
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +45,7 @@ class TrainSpy:
         ]
         self.calls.append({
             "lower_levels_unchanged": unchanged,
+            "validation": kwargs.get("validation_data"),
             "loss_curve": result.loss_curve,
             "data": data.data.clone(),
             "objective": objective,
@@ -45,6 +54,14 @@ class TrainSpy:
             "net": net,
         })
         return result
+
+
+@parametrize_with_checks(
+    [Autoencoder(hidden_layer_sizes=(8, 4), tied_weights=True, pretraining="greedy", max_iter=3,
+                 random_state=0)]
+)
+def test_stacked_tied_autoencoder_is_a_scikit_learn_estimator(estimator, check):
+    check(estimator)
 
 
 # ---------------------------------------------------------------------------- tied weights
@@ -73,7 +90,7 @@ def test_a_gradient_step_on_tied_weights_changes_both_views():
 
 
 def test_tied_gradient_is_the_sum_of_the_encoder_and_decoder_gradients():
-    """Reference answer: an untied copy whose decoder starts at W.T; tied grad = dW_enc + dW_dec.T."""
+    """Reference: an untied copy whose decoder starts at W.T; tied grad = dW_enc + dW_dec.T."""
     torch.manual_seed(0)
     enc = DenseEncoder(5, [], 2, code_activation="tanh")
     tied = AutoencoderNet(enc, TiedDenseDecoder(enc))
@@ -101,7 +118,7 @@ def test_tied_linear_bias_reset_is_seeded():
     a, b = TiedLinear(nn.Linear(4, 3)), TiedLinear(nn.Linear(4, 3))
     a.reset_parameters(torch.Generator().manual_seed(1))
     b.reset_parameters(torch.Generator().manual_seed(1))
-    assert torch.equal(a.bias, b.bias) and float(a.bias.abs().max()) <= 1 / np.sqrt(3)
+    assert torch.equal(a.bias, b.bias) and float(a.bias.detach().abs().max()) <= 1 / np.sqrt(3)
 
 
 def test_autoencoder_with_tied_weights_fits_saves_and_loads(digits, tmp_path):
@@ -212,9 +229,14 @@ def test_greedy_pretraining_curves_survive_save_and_load(digits, tmp_path):
 
 
 def test_greedy_with_early_stopping_validates_every_level(digits, monkeypatch):
+    spy = TrainSpy(monkeypatch, pretraining)
     model = Autoencoder(4, hidden_layer_sizes=(16,), pretraining="greedy", early_stopping=True,
                         n_iter_no_change=2, max_iter=30, random_state=0).fit(digits)
     assert len(model.pretraining_loss_curves_) == 2
+    n_val = round(0.1 * 300)
+    assert [c["validation"].n_samples for c in spy.calls] == [n_val, n_val]
+    assert [c["data"].shape[0] for c in spy.calls] == [300 - n_val] * 2
+    assert spy.calls[1]["validation"].data.shape == (n_val, 16)  # codes of the held-out rows
     assert model.best_validation_score_ is not None
 
 
@@ -232,3 +254,58 @@ def test_mismatched_encoder_and_decoder_depths_are_rejected():
     net = AutoencoderNet(DenseEncoder(6, [4], 3), DenseDecoder(3, [], 6))
     with pytest.raises(ValueError, match="encoder has 2 levels and the decoder 1"):
         pretraining.shallow_autoencoders(net)
+
+
+def test_code_layer_constraints_act_in_the_top_level_only(digits, monkeypatch):
+    spy = TrainSpy(monkeypatch, pretraining)
+    model = Autoencoder(6, hidden_layer_sizes=(16,), constraints=(TopK(2),), pretraining="greedy",
+                        max_iter=2, random_state=0).fit(digits)
+    assert [type(c["net"].code_layer).__name__ for c in spy.calls] == ["Identity", "TopKCode"]
+    assert spy.calls[1]["net"].code_layer is model.module_.code_layer
+    assert isinstance(model.module_.code_layer, TopKCode)
+    assert ((model.transform(digits) != 0).sum(axis=1) <= 2).all()
+
+
+def test_greedy_pretraining_under_torchrun_matches_one_process(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    params = dict(n_components=3, hidden_layer_sizes=(16,), pretraining="greedy", batch_size=32,
+                  max_iter=4, n_iter_no_change=50, random_state=3, device="cpu")
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        import numpy as np
+        import aekit.training.data as data
+        from aekit import Autoencoder
+
+        seen = []
+        real_epoch = data.TensorBatches.epoch
+
+        def counting_epoch(self, generator, shuffle=True):
+            for batch in real_epoch(self, generator, shuffle):
+                seen.append(batch.shape[0])
+                yield batch
+
+        data.TensorBatches.epoch = counting_epoch
+        X = np.random.RandomState(0).rand(256, 10).astype(np.float32)
+        Autoencoder(**{params!r}).fit(X).save(sys.argv[1])
+        print("rows", sum(seen), flush=True)
+    """))
+    out = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+         str(script), str(tmp_path / "ddp.aekit")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    # each process trains on half of every batch: (2 levels + fine-tuning) x 4 epochs x 128 rows
+    assert out.stdout.count("rows 1536") == 2, out.stdout
+    X = np.random.RandomState(0).rand(256, 10).astype(np.float32)
+    single = Autoencoder(**params).fit(X)
+    ddp = load(tmp_path / "ddp.aekit")
+    np.testing.assert_allclose(np.concatenate(ddp.pretraining_loss_curves_),
+                               np.concatenate(single.pretraining_loss_curves_), rtol=1e-4)
+    for (name, a), b in zip(single.module_.state_dict().items(),
+                            ddp.module_.state_dict().values()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=2e-5, err_msg=name)

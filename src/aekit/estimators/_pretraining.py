@@ -5,7 +5,9 @@ al., 2007; Vincent et al., 2010): shallow model ``k`` is encoder block ``k`` joi
 decoder block ``n - 1 - k``, trained to reconstruct the codes that the already trained (and from
 then on frozen) blocks ``0..k-1`` give for the training data. Every shallow model goes through
 the one training loop, ``aekit.training.train``; the blocks are the full model's own modules, so
-after the loop the whole stack is initialised and ``fit`` fine-tunes it end to end.
+after the loop the whole stack is initialised and ``fit`` fine-tunes it end to end. Under
+``torchrun`` every process computes the codes of all rows (the weights are the same everywhere)
+and trains on its shard of each batch, as in end-to-end training.
 
 Constraints, per level:
 
@@ -31,6 +33,7 @@ from torch import Tensor, nn
 from ..constraints import Constraint, resolve_constraints
 from ..nn import AutoencoderNet
 from ..training import ReconstructionObjective, TensorBatches, TrainingConfig, map_batches, train
+from ..training.distributed import rank_and_world
 
 
 def stack_blocks(stack: nn.Module) -> list[nn.Module]:
@@ -114,6 +117,7 @@ def greedy_pretrain(
         ``loss_curve`` of every level, bottom up.
     """
     levels = shallow_autoencoders(module)
+    rank, world_size = rank_and_world()  # under torchrun each process trains on its shard
     inference_batch = max(int(batch_size), 1024)
     x_train, x_val = train_data, validation_data
     curves: list[list[float]] = []
@@ -130,7 +134,7 @@ def greedy_pretrain(
             result = train(
                 shallow,
                 objective,
-                TensorBatches(x_train, batch_size, device),
+                TensorBatches(x_train, batch_size, device, rank, world_size),
                 level_config,
                 validation_data=(
                     None if x_val is None else TensorBatches(x_val, batch_size, device)

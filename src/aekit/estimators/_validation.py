@@ -14,16 +14,17 @@ from contextlib import contextmanager
 
 def _rewrite(message: str, name: str) -> str | None:
     if message.startswith("Expected 2D array, got 1D array"):
-        return (f"{name} must be 2-D (n_samples, n_features); got a 1-D array. Use "
-                f"{name}.reshape(-1, 1) for one feature or {name}.reshape(1, -1) for one sample.")
+        return (f"{name} must be 2-D (n_samples, n_features); got a 1-D array. Reshape your "
+                f"data: {name}.reshape(-1, 1) for one feature, {name}.reshape(1, -1) for one "
+                "sample.")
     if message.startswith("Expected 2D array, got scalar array"):
         return f"{name} must be 2-D (n_samples, n_features); got a single number."
     if message.startswith(f"Input {name} contains infinity"):
         return (f"{name} contains infinity or a value too large to represent; replace or drop "
                 "those values.")
     if message.startswith("Complex data not supported"):
-        return (f"{name} contains complex numbers; aekit needs real values "
-                f"(use np.real({name}) or np.abs({name})).")
+        return (f"Complex data not supported: {name} contains complex numbers; aekit needs "
+                f"real values (use np.real({name}) or np.abs({name})).")
     match = re.match(r"could not convert string to float: (.*)", message)
     if match:
         return (f"{name} contains text ({match.group(1)[:40]}); aekit needs numbers. Encode "

@@ -276,10 +276,24 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     # ------------------------------------------------------------------ inference
     def _inference_batch_size(self) -> int:
-        return max(int(self.batch_size), 1024)
+        return 512
 
     def _map(self, fn, X: Tensor) -> Tensor:
-        return map_batches(self.module_, fn, X, self._inference_batch_size(), self.device_)
+        """Batched inference in chunks of one fixed size, the last one zero-padded.
+
+        Matrix-product kernels pick their blocking by batch size, which moves results by a
+        float32 ulp; a fixed size makes each row's output independent of the rows it came with
+        (the same row gives the same code alone, in a subset or in any order).
+        """
+        size = self._inference_batch_size()
+
+        def padded(batch: Tensor) -> Tensor:
+            n = batch.shape[0]
+            if n < size:  # (n, features) -> (size, features)
+                batch = torch.cat([batch, batch.new_zeros((size - n, *batch.shape[1:]))])
+            return fn(batch)[:n]
+
+        return map_batches(self.module_, padded, X, size, self.device_)
 
     @staticmethod
     def _as_dtype(result: Tensor, like: np.ndarray) -> np.ndarray:

