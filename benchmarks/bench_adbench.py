@@ -160,8 +160,13 @@ def main(argv=None) -> None:
     parser.add_argument("--skip-large", action="store_true",
                         help="skip datasets larger than --max-samples instead of subsampling")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds; scores are averaged")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads for every method (default 1)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
 
     methods = [m for m in args.methods.split(",") if m]
     unknown = set(methods) - set(METHODS)
@@ -188,7 +193,8 @@ def main(argv=None) -> None:
         summary = "  ".join(f"{m}: {row[m]['auc']:.3f} ({row[m]['fit_s']:.1f}s)" for m in methods)
         print(f"{name:18s} n={X.shape[0]:6d} d={X.shape[1]:5d}  {summary}", file=sys.stderr)
 
-    print(f"\nADBench unsupervised protocol, seeds {seeds}, methods {methods}")
+    print(f"\nADBench unsupervised protocol, seeds {seeds}, methods {methods}, "
+          f"torch threads {args.threads}")
     for note in notes:
         print(f"note: {note}")
     print()

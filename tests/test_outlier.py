@@ -1,6 +1,7 @@
 """OutlierDetector: scikit-learn's checks, thresholds, calibration, explanations, model files."""
 
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,8 @@ DATASETS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
 @parametrize_with_checks(
     [
         OutlierDetector(),
-        OutlierDetector(FAST_AE, contamination=0.1, n_estimators=2, score="reconstruction"),
+        OutlierDetector(FAST_AE, contamination=0.1, n_estimators=2,
+                        anomaly_score="reconstruction"),
         OutlierDetector(Autoencoder(max_iter=5, constraints=(GaussianNoise(0.1),)),
                         scaling="none", validation_fraction=None),
     ]
@@ -152,7 +154,7 @@ def test_predict_and_decision_function_agree(fitted):
 
 def test_reconstruction_score_is_the_mean_feature_error_over_its_training_median():
     X = _low_rank(400)
-    det = OutlierDetector(Autoencoder(max_iter=5), score="reconstruction",
+    det = OutlierDetector(Autoencoder(max_iter=5), anomaly_score="reconstruction",
                           random_state=0).fit(X)
     errors = det.feature_errors(X[:50]).mean(axis=1)
     assert np.allclose(-det.score_samples(X[:50]), errors / det._reconstruction_median[0])
@@ -161,8 +163,8 @@ def test_reconstruction_score_is_the_mean_feature_error_over_its_training_median
 def test_combined_score_adds_the_code_distance():
     X = _low_rank(400)
     kw = dict(estimator=Autoencoder(max_iter=5), random_state=0)
-    combined = OutlierDetector(score="combined", **kw).fit(X)
-    recon = OutlierDetector(score="reconstruction", **kw).fit(X)
+    combined = OutlierDetector(anomaly_score="combined", **kw).fit(X)
+    recon = OutlierDetector(anomaly_score="reconstruction", **kw).fit(X)
     # far along the subspace: reconstructed well, but its code is far from the training codes
     along = _low_rank(1, seed=9, noise=0.0) * 30
     gap = combined.score_samples(along) - recon.score_samples(along)
@@ -196,6 +198,34 @@ def test_image_like_data_is_not_rescaled():
     det = OutlierDetector(Autoencoder(max_iter=2), random_state=0).fit(images)
     assert det.scaling_ == "none"
     assert det.feature_errors(images[:3]).shape == (3, 256)
+
+
+def test_default_estimator_hides_its_deliberate_convergence_warning():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X = _low_rank(100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        OutlierDetector(random_state=0).fit(X)
+    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+        OutlierDetector(Autoencoder(max_iter=1), random_state=0).fit(X)
+
+
+def test_works_with_a_convolutional_autoencoder_per_pixel(tmp_path):
+    from aekit import ConvAutoencoder
+    from aekit.datasets import load_digits
+
+    images = load_digits()  # 8x8 images, flattened
+    conv = ConvAutoencoder(n_components=8, conv_channels=(4, 8), max_iter=2)
+    det = OutlierDetector(conv, scaling="none", anomaly_score="reconstruction",
+                          random_state=0).fit(images)
+    errors = det.feature_errors(images[:20])
+    assert errors.shape == (20, 64)
+    assert np.allclose(-det.score_samples(images[:20]),
+                       errors.mean(axis=1) / det._reconstruction_median[0], rtol=1e-4)
+    det.save(tmp_path / "conv.aekit")
+    back = aekit.load(tmp_path / "conv.aekit")
+    assert np.allclose(back.score_samples(images[:20]), det.score_samples(images[:20]))
 
 
 # ---------------------------------------------------------------------------- explanations
@@ -269,6 +299,9 @@ def test_p_values_without_held_out_rows_ask_for_calibrate():
                           random_state=0).fit(_low_rank(50))
     with pytest.raises(ValueError, match=r"validation_fraction=None; call calibrate\(X_clean\)"):
         det.p_values(_low_rank(5))
+    assert not hasattr(det, "predict_proba")
+    det.calibrate(_low_rank(100, seed=1))
+    assert det.predict_proba(_low_rank(5)).shape == (5, 2)
 
 
 def test_estimator_must_be_an_aekit_autoencoder():
@@ -290,7 +323,7 @@ def test_save_load_round_trip(tmp_path, score):
     pd = pytest.importorskip("pandas")
     X = pd.DataFrame(_low_rank(300), columns=[f"c{j}" for j in range(8)])
     det = OutlierDetector(Autoencoder(max_iter=3, constraints=(GaussianNoise(0.1),)),
-                          n_estimators=2, score=score, random_state=0).fit(X)
+                          n_estimators=2, anomaly_score=score, random_state=0).fit(X)
     det.set_threshold(fpr=0.1)
     det.save(tmp_path / "det.aekit")
     back = aekit.load(tmp_path / "det.aekit")

@@ -8,7 +8,7 @@ The score of a row combines two things an autoencoder learns about normal data:
   the training rows; the "Hotelling T^2" of process monitoring).
 
 Each part is divided by its median over the training rows, so both are about 1 on typical rows,
-and the anomaly score is their sum (``score="reconstruction"`` keeps the first part only).
+and the anomaly score is their sum (``anomaly_score="reconstruction"`` keeps the first part only).
 Thresholds come from the training scores (``contamination``), or from scores on held-out data
 (``fpr``, conformal: the false-positive rate on fresh clean data is at most ``fpr``), and can be
 changed after fitting without retraining (``set_threshold``, ``calibrate``).
@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..training.objective import elementwise_loss
@@ -33,7 +35,7 @@ from .autoencoder import Autoencoder
 from .base import BaseAutoencoder
 
 _SCALINGS = ("auto", "robust", "none")
-_SCORES = ("combined", "reconstruction")
+_SCORES = ("auto", "combined", "reconstruction")
 
 
 def _robust_scaler(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,6 +50,11 @@ def _robust_scaler(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return center, spread
 
 
+def _has_calibration(detector) -> bool:
+    """``predict_proba`` exists unless fitting held nothing out (and nothing was calibrated)."""
+    return getattr(detector, "n_calibration_", None) != 0
+
+
 class OutlierDetector(OutlierMixin, BaseEstimator):
     """Outlier detection by an autoencoder: reconstruction error plus code distance.
 
@@ -59,10 +66,13 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
     Parameters
     ----------
     estimator : aekit autoencoder or None, default=None
-        The model to train. None: ``Autoencoder`` with a code of ``min(32, n_features // 2)``
-        units, one hidden layer of ``min(256, max(64, n_features))`` units, at most 50 epochs
-        (fewer on large data: about 4,000 gradient steps in all) and ``scaling="none"`` (this
-        detector scales the data itself, see ``scaling``).
+        The model to train. None: an ``Autoencoder`` sized from the training rows: a code of
+        ``k = max(1, min(32, n_features // 2))`` units, one hidden layer of
+        ``min(256, max(2 * k, n_features))`` units, batches of 256 rows (of ``n_samples // 16``
+        rows clipped to [32, 256] for images, see ``scaling``), 50 epochs but no more than about
+        1,000 gradient steps on large data (at least 5 epochs; longer training also fits the
+        outliers among the training rows), and ``scaling="none"`` (this detector scales the
+        data itself).
     contamination : "auto" or float in (0, 0.5], default="auto"
         A float: the fraction of the training rows to flag; the threshold is that quantile of
         their scores (as in scikit-learn's ``IsolationForest``). "auto": the threshold is set by
@@ -72,17 +82,19 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         ``validation_fraction``): the threshold is the conformal quantile of their scores, so a
         clean row from the same distribution is flagged with probability at most ``fpr``. None
         means 0.01 when ``contamination="auto"`` (with ``validation_fraction=None``: flag 1% of
-        the training rows). Give either ``fpr`` or a float ``contamination``, not both. If the held-out part has fewer than ``1 / fpr - 1`` rows,
-        ``fpr`` cannot be certified and the threshold is the largest held-out score (a warning
-        says so when ``fpr`` was given).
+        the training rows). Give either ``fpr`` or a float ``contamination``, not both. If the
+        held-out part has fewer than ``1 / fpr - 1`` rows, ``fpr`` cannot be certified and the
+        threshold is the largest held-out score (a warning says so when ``fpr`` was given).
     validation_fraction : float in (0, 1) or None, default=0.1
         Fraction of the rows held out from training; their scores calibrate the ``fpr``
         threshold and ``p_values``. None trains on all rows; then ``fpr`` and ``p_values`` need
         clean data passed to ``calibrate`` first.
-    score : {"combined", "reconstruction"}, default="combined"
+    anomaly_score : {"auto", "combined", "reconstruction"}, default="auto"
         "combined": reconstruction error plus code distance, each divided by its median over the
         training rows. "reconstruction": the mean squared (or cross-entropy, for ``loss="bce"``)
-        reconstruction error only.
+        reconstruction error only, divided by its training median. "auto": "reconstruction" for
+        data in [0, 1] with at least 256 features (images: the codes of other images often lie
+        among the training codes, and the code distance hurts there), "combined" otherwise.
     scaling : {"auto", "robust", "none"}, default="auto"
         Scaling applied before the autoencoder sees the data (its own ``scaling`` comes after):
         "robust" subtracts each feature's median and divides by its interquartile range / 1.349,
@@ -101,13 +113,16 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         Rows whose anomaly score (``-score_samples``) exceeds it are outliers.
     offset_ : float
         ``-threshold_``: ``decision_function = score_samples - offset_``, as in scikit-learn.
-    scaling_ : str
-        What ``scaling="auto"`` resolved to.
+    scaling_, anomaly_score_ : str
+        What ``scaling="auto"`` and ``anomaly_score="auto"`` resolved to.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X had string column names.
     n_calibration_ : int
         Number of held-out (or ``calibrate``) rows behind ``fpr`` thresholds and ``p_values``.
+    train_scores_ : ndarray of shape (n_samples,)
+        Anomaly scores (``-score_samples``) of the rows passed to ``fit``, held-out ones
+        included; ``contamination`` thresholds are their quantiles.
 
     See Also
     --------
@@ -131,11 +146,13 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "fpr": [Interval(Real, 0, 1, closed="neither"), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-        "score": [StrOptions(set(_SCORES))],
+        "anomaly_score": [StrOptions(set(_SCORES))],
         "scaling": [StrOptions(set(_SCALINGS))],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
+
+    _step_budget = 1000  # gradient steps of the default autoencoder on large data
 
     def __init__(
         self,
@@ -144,7 +161,7 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         contamination="auto",
         fpr=None,
         validation_fraction=0.1,
-        score="combined",
+        anomaly_score="auto",
         scaling="auto",
         n_estimators=1,
         random_state=None,
@@ -153,18 +170,20 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         self.contamination = contamination
         self.fpr = fpr
         self.validation_fraction = validation_fraction
-        self.score = score
+        self.anomaly_score = anomaly_score
         self.scaling = scaling
         self.n_estimators = n_estimators
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
-    def _default_estimator(self, n_samples: int, n_features: int) -> Autoencoder:
+    def _default_estimator(self, n_samples: int, n_features: int, image_like: bool) -> Autoencoder:
         n_components = max(1, min(32, n_features // 2))
         hidden = min(256, max(2 * n_components, n_features))
-        batch_size = 256
+        # Images: small batches on a few hundred images give the wide network enough steps.
+        # Large data: about 1,000 steps at most; longer training fits the training outliers too.
+        batch_size = int(min(256, max(32, n_samples // 16))) if image_like else 256
         steps_per_epoch = math.ceil(n_samples / batch_size)
-        max_iter = int(min(50, max(5, math.ceil(4000 / steps_per_epoch))))
+        max_iter = int(min(50, max(5, math.ceil(self._step_budget / steps_per_epoch))))
         return Autoencoder(
             n_components, hidden_layer_sizes=(hidden,), scaling="none", max_iter=max_iter,
             batch_size=batch_size,
@@ -218,11 +237,16 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
                 train_idx, cal_idx = np.sort(order[n_cal:]), np.sort(order[:n_cal])
         X_train = X[train_idx]
 
+        # Images (many features, all in [0, 1]) keep their pixel scale and are scored by their
+        # reconstruction; tables are scaled robustly and scored by both parts.
         in_unit = float(X_train.min()) >= 0.0 and float(X_train.max()) <= 1.0
+        image_like = in_unit and n_features >= 256
+        self.scaling_ = self.scaling
         if self.scaling == "auto":
-            self.scaling_ = "none" if in_unit and n_features >= 256 else "robust"
-        else:
-            self.scaling_ = self.scaling
+            self.scaling_ = "none" if image_like else "robust"
+        self.anomaly_score_ = self.anomaly_score
+        if self.anomaly_score == "auto":
+            self.anomaly_score_ = "reconstruction" if image_like else "combined"
         if self.scaling_ == "robust":
             self._scale_center, self._scale_spread = _robust_scaler(X_train)
         else:
@@ -231,13 +255,17 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         Xs_train = self._scale(X_train)
 
         template = (
-            self._default_estimator(len(train_idx), n_features)
+            self._default_estimator(len(train_idx), n_features, image_like)
             if self.estimator is None else self.estimator
         )
         self.estimators_ = []
         for _ in range(self.n_estimators):
             member = clone(template).set_params(random_state=int(rng.randint(2**31 - 1)))
-            self.estimators_.append(member.fit(Xs_train))
+            with warnings.catch_warnings():
+                if self.estimator is None:  # its short training is deliberate, not a failure
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                member.fit(Xs_train)
+            self.estimators_.append(member)
 
         self._fit_code_statistics(Xs_train)
         self.train_scores_ = self._anomaly_scores(self._scale(X))
@@ -259,9 +287,9 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         self._code_location, self._code_precision = [], []
         self._reconstruction_median, self._code_median = [], []
         for member in self.estimators_:
-            errors = self._member_feature_errors(member, Xs_train).mean(axis=1)
+            errors = _reconstruction_errors(member, Xs_train)
             self._reconstruction_median.append(_positive(np.median(errors)))
-            if self.score == "combined":
+            if self.anomaly_score_ == "combined":
                 codes = member.transform(Xs_train).astype(np.float64)
                 cov = LedoitWolf().fit(codes)
                 location, precision = cov.location_, cov.get_precision()
@@ -286,9 +314,8 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         """Higher is more abnormal: the mean over members of the normalized parts."""
         total = np.zeros(Xs.shape[0])
         for i, member in enumerate(self.estimators_):
-            recon = self._member_feature_errors(member, Xs).mean(axis=1)
-            part = recon / self._reconstruction_median[i]
-            if self.score == "combined":
+            part = _reconstruction_errors(member, Xs) / self._reconstruction_median[i]
+            if self.anomaly_score_ == "combined":
                 codes = member.transform(Xs).astype(np.float64)
                 dist = _mahalanobis(codes, self._code_location[i], self._code_precision[i])
                 part = part + dist / self._code_median[i]
@@ -334,18 +361,19 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,), values in (0, 1]
         """
-        check_is_fitted(self)
-        calibration = self._require_calibration("p_values")
         scores = -self.score_samples(X)
+        calibration = self._require_calibration("p_values")
         ordered = np.sort(calibration)
         at_least = len(ordered) - np.searchsorted(ordered, scores, side="left")
         return (1.0 + at_least) / (len(ordered) + 1.0)
 
+    @available_if(_has_calibration)
     def predict_proba(self, X):
         """Columns ``[P(inlier), P(outlier)]`` with ``P(outlier) = 1 - p_values(X)``.
 
         ``P(outlier)`` is the fraction of held-out rows that look more normal than the row, so a
-        clean row gets ``P(outlier) >= 1 - a`` with probability at most ``a``.
+        clean row gets ``P(outlier) >= 1 - a`` with probability at most ``a``. Only available
+        when there are held-out scores (``validation_fraction`` set, or after ``calibrate``).
 
         Returns
         -------
@@ -379,6 +407,10 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
 
     def explain(self, X, top_k: int = 3):
         """The features whose reconstruction errors made each row unusual, largest first.
+
+        It explains the reconstruction part of the score. With ``anomaly_score_="combined"`` a
+        row can also be unusual by its code distance alone (it lies along the data's structure
+        but far out); ``explain`` says nothing about that part.
 
         Parameters
         ----------
@@ -520,6 +552,7 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         state: dict[str, Any] = {
             "n_features_in_": self.n_features_in_,
             "scaling_": self.scaling_,
+            "anomaly_score_": self.anomaly_score_,
             "threshold_": self.threshold_,
             "offset_": self.offset_,
             "n_calibration_": self.n_calibration_,
@@ -552,7 +585,7 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         for i, member in enumerate(self.estimators_):
             for key, value in member._tensors().items():
                 tensors[f"members.{i}.{key}"] = value
-            if self.score == "combined":
+            if self.anomaly_score_ == "combined":
                 tensors[f"code.{i}.location"] = as_tensor(self._code_location[i])
                 tensors[f"code.{i}.precision"] = as_tensor(self._code_precision[i])
         return tensors
@@ -567,6 +600,7 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         if "feature_names_in_" in state:
             self.feature_names_in_ = np.asarray(state["feature_names_in_"], dtype=object)
         self.scaling_ = state["scaling_"]
+        self.anomaly_score_ = state["anomaly_score_"]
         self.threshold_ = float(state["threshold_"])
         self.offset_ = float(state["offset_"])
         self.n_calibration_ = int(state["n_calibration_"])
@@ -586,9 +620,14 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
             member = classes[info["estimator"]](**params)
             member._restore_fitted_state(info["fitted"], own)
             self.estimators_.append(member)
-            if self.score == "combined":
+            if self.anomaly_score_ == "combined":
                 self._code_location.append(array(f"code.{i}.location"))
                 self._code_precision.append(array(f"code.{i}.precision"))
+
+
+def _reconstruction_errors(member: BaseAutoencoder, Xs: np.ndarray) -> np.ndarray:
+    """Mean reconstruction loss per row (``feature_errors`` averaged, computed in batches)."""
+    return member.reconstruction_error(Xs).astype(np.float64)
 
 
 def _positive(value: float) -> float:
