@@ -343,8 +343,8 @@ def test_save_load_round_trip(tmp_path, score):
 
 # ---------------------------------------------------------------------------- quality (slow)
 @pytest.mark.slow
-def test_default_detector_beats_isolation_forest_on_cardio():
-    path = DATASETS / "adbench" / "6_cardio.npz"
+def test_default_detector_beats_isolation_forest_on_letter():
+    path = DATASETS / "adbench" / "20_letter.npz"
     if not path.exists():
         pytest.skip(f"{path} is absent")
     from sklearn.ensemble import IsolationForest
@@ -353,4 +353,23 @@ def test_default_detector_beats_isolation_forest_on_cardio():
         X, y = d["X"].astype(np.float32), d["y"]
     ours = roc_auc_score(y, -OutlierDetector(random_state=0).fit(X).score_samples(X))
     trees = roc_auc_score(y, -IsolationForest(random_state=0).fit(X).score_samples(X))
-    assert ours >= trees - 0.01, (ours, trees)
+    assert ours > trees + 0.05, (ours, trees)  # measured: 0.788 against 0.643
+
+
+@pytest.mark.slow
+def test_default_detector_beats_pca_one_class_mnist_digit_8():
+    folder = DATASETS / "mnist"
+    if not folder.exists():
+        pytest.skip(f"{folder} is absent")
+    from sklearn.decomposition import PCA
+
+    from aekit.datasets import load_mnist_like
+
+    X, y = load_mnist_like(folder)
+    order = np.random.default_rng(0).permutation(len(X))
+    train, test = order[:5000], order[5000:]
+    X_8, X_test, outlier = X[train][y[train] == 8], X[test], y[test] != 8
+    ours = roc_auc_score(outlier, -OutlierDetector(random_state=0).fit(X_8).score_samples(X_test))
+    pca = PCA(n_components=0.9, random_state=0).fit(X_8)
+    residual = ((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2).sum(axis=1)
+    assert ours > roc_auc_score(outlier, residual) + 0.03  # measured: 0.924 against 0.840
