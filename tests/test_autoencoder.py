@@ -207,3 +207,18 @@ def test_early_stopping_records_validation_scores():
 def test_verbose_shows_a_progress_bar(capsys):
     Autoencoder(n_components=2, max_iter=3, verbose=1).fit(np.random.rand(20, 4))
     assert "epoch" in capsys.readouterr().err
+
+
+def test_gaussian_noise_is_clipped_to_unit_data_and_not_to_standardized_data(digits, tmp_path):
+    import aekit
+
+    digits = digits[0]
+    noisy = (GaussianNoise(0.5),)
+    images = Autoencoder(8, constraints=noisy, max_iter=2, random_state=0).fit(digits)
+    assert images.input_range_ == (0.0, 1.0)
+    assert images.constraints_[0]._bounds() == (0.0, 1.0)  # the noise the network trains on
+    table = Autoencoder(8, constraints=noisy, max_iter=2, random_state=0).fit(digits * 5 - 1)
+    assert table.scaling_ == "standard" and table.input_range_ is None
+    assert table.constraints_[0]._bounds() is None
+    images.save(tmp_path / "m.aekit")
+    assert aekit.load(tmp_path / "m.aekit").input_range_ == (0.0, 1.0)

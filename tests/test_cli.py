@@ -212,3 +212,25 @@ def test_bad_input_exits_2_with_one_line(files, table_model, args, message):
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("aekit: error: "), out.stderr
     assert re.search(message, lines[0]), lines[0]
+
+
+def test_fit_stream_reads_parquet_with_an_id_column_and_an_image_folder(files):
+    out = run("fit", "data.parquet", "--stream", "--id-column", "customer", "-o",
+              "streamed.aekit", "--epochs", "2", "--components", "3", "--quiet", cwd=files)
+    assert out.returncode == 0, out.stderr
+    assert "on 120 rows of data.parquet" in out.stdout
+    import aekit
+
+    model = aekit.load(files / "streamed.aekit")
+    assert list(model.feature_names_in_) == [f"f{i}" for i in range(12)]
+    assert model.metadata_["training_rows"] == 120
+    scored = run("score", "streamed.aekit", "data.parquet", "-o", "streamed.csv", cwd=files)
+    assert scored.returncode == 0, scored.stderr
+    assert len(pd.read_csv(files / "streamed.csv")) == 120
+
+    out = run("fit", "imgs", "--stream", "-o", "imgs_streamed.aekit", "--epochs", "1",
+              "--quiet", cwd=files)
+    assert out.returncode == 0, out.stderr
+    assert aekit.load(files / "imgs_streamed.aekit").metadata_["kind"] == "conv"
+    bad = run("fit", "data.csv", "--stream", "-o", "x.aekit", cwd=files)
+    assert bad.returncode == 2 and "convert it once to Parquet" in bad.stderr

@@ -26,6 +26,42 @@ def test_gaussian_noise_adds_noise_of_the_given_std():
     assert abs(float(noisy.mean())) < 0.01
 
 
+def test_gaussian_noise_clips_to_the_declared_input_range_by_default():
+    x = torch.rand(2000, 30)
+    (noise,) = resolve_constraints((GaussianNoise(0.5),))
+    unbounded = noise.corrupt(x, _gen())  # no range declared: nothing to clip to
+    assert float(unbounded.min()) < -0.5 and float(unbounded.max()) > 1.5
+    noise.set_input_range((0.0, 1.0))  # what the estimators declare for data in [0, 1]
+    clipped = noise.corrupt(x, _gen())
+    assert float(clipped.min()) == 0.0 and float(clipped.max()) == 1.0
+    # the same draw, clipped: the corruption of a noisy image, not a different noise
+    torch.testing.assert_close(clipped, unbounded.clamp(0, 1))
+    assert float((clipped == 0).float().mean()) > 0.1
+
+
+def test_gaussian_noise_clip_none_and_fixed_bounds():
+    x = torch.rand(1000, 10)
+    never = GaussianNoise(0.5, clip=None)
+    never.set_input_range((0.0, 1.0))
+    assert float(never.corrupt(x, _gen()).min()) < -0.5
+    fixed = GaussianNoise(0.5, clip=(-0.2, 0.7))
+    out = fixed.corrupt(x, _gen())
+    assert float(out.min()) == pytest.approx(-0.2) and float(out.max()) == pytest.approx(0.7)
+    with pytest.raises(ValueError, match=r"'clip' parameter of GaussianNoise.*low < high"):
+        GaussianNoise(clip=(1.0, 0.0)).validate()
+    with pytest.raises(ValueError, match=r"'clip' parameter"):
+        GaussianNoise(clip="yes").validate()
+
+
+def test_gaussian_noise_clip_survives_a_json_round_trip_as_an_equal_hashable_constraint():
+    import json
+
+    original = GaussianNoise(0.3, clip=(0.0, 1.0))
+    loaded = get_constraint(json.loads(json.dumps(original.to_config())))
+    assert loaded.clip == [0.0, 1.0] and loaded == original
+    assert hash(loaded) == hash(original)
+
+
 def test_masking_noise_zeroes_the_given_fraction():
     x = torch.ones(200, 100)
     noisy = MaskingNoise(0.3).corrupt(x, _gen())

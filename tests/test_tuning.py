@@ -46,10 +46,10 @@ def test_grid_search_over_constraints_picks_the_sensible_model(digits):
     # is the worst choice at either size
     by_params = {(p["n_components"], repr(p["constraints"])): s
                  for p, s in zip(search.cv_results_["params"], scores)}
-    for constraints in ("()", "(GaussianNoise(std=0.1),)"):
+    for constraints in ("()", repr((noise,))):
         assert by_params[(16, constraints)] > by_params[(2, constraints)]
     for k in (2, 16):
-        assert by_params[(k, "(GaussianNoise(std=3.0),)")] == min(
+        assert by_params[(k, repr((GaussianNoise(3.0),)))] == min(
             v for (kk, _), v in by_params.items() if kk == k)
     assert search.best_params_["n_components"] == 16
     assert search.best_params_["constraints"] != (GaussianNoise(3.0),)

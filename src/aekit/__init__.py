@@ -25,6 +25,10 @@ _EXPORTS = {
     "SaltAndPepperNoise": "aekit.constraints",
     "TopK": "aekit.constraints",
     "ModelFileError": "aekit.io",
+    "NpySource": "aekit.io",
+    "ParquetSource": "aekit.io",
+    "ImageFolderSource": "aekit.io",
+    "open_source": "aekit.io",
     "OutlierDetector": "aekit.estimators",
     "load": "aekit.io",
 }
@@ -56,4 +60,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         TopK,
     )
     from .estimators import Autoencoder, ConvAutoencoder, OutlierDetector
-    from .io import ModelFileError, load
+    from .io import ImageFolderSource, ModelFileError, NpySource, ParquetSource, load, open_source

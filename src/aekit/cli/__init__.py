@@ -45,6 +45,9 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="fraction of training rows above the outlier threshold (default 0.01)")
     fit.add_argument("--id-column", help="CSV/Parquet column passed through as the row ID")
     fit.add_argument("--checkpoint", help="folder for checkpoints; resumes if one is there")
+    fit.add_argument("--stream", action="store_true",
+                     help="read the data a chunk at a time instead of loading it (data larger "
+                     "than memory: a .npy file, Parquet files or a folder of images)")
     fit.add_argument("--nproc", type=int, default=1,
                      help="train with N processes (torch.distributed via torchrun; gloo on "
                      "CPU, nccl on GPUs)")

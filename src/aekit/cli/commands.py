@@ -175,14 +175,38 @@ def check_output(path, folder_ok: bool = False, table: bool = True) -> None:
         )
 
 
+class _StreamedData:
+    """What ``fit_command`` needs to know of data it streams (``--stream``) instead of loading."""
+
+    def __init__(self, path, id_column: str | None):
+        from ..io.sources import ParquetSource, open_source
+
+        parquet = Path(path).suffix.lower() in (".parquet", ".pq") or (
+            Path(path).is_dir() and any(p.suffix.lower() in (".parquet", ".pq")
+                                        for p in Path(path).iterdir()))
+        if parquet and id_column is not None:
+            self.source = ParquetSource(path, exclude=(id_column,))
+        else:
+            self.source = open_source(path)
+        self.kind = "images" if self.source.image_shape else "table"
+        self.image_shape = self.source.image_shape
+        self.X = self.source  # what the model is fitted and scored on
+        self.source_name = str(path)
+
+
 def fit_command(args, progress: bool) -> str:
     from ..io.data import read_data
 
     check_output(args.output, table=False)
     o = resolve_options(args)
-    data = read_data(args.data, o["id_column"])
+    if getattr(args, "stream", False):
+        data = _StreamedData(args.data, o["id_column"])
+        source_name = data.source_name
+    else:
+        data = read_data(args.data, o["id_column"])
+        source_name = data.source
     kind, model = build_estimator(o, data, verbose=1 if progress else 0)
-    X = model_input(model, data)
+    X = data.X if isinstance(data, _StreamedData) else model_input(model, data)
     start = time.perf_counter()
     model.fit(X)
     seconds = time.perf_counter() - start
@@ -195,11 +219,11 @@ def fit_command(args, progress: bool) -> str:
         "cli_options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()},
         "data_kind": data.kind, "image_shape": list(data.image_shape or []),
         "threshold": threshold, "contamination": contamination, "kind": kind,
-        "training_rows": int(len(X)), "source": data.source,
+        "training_rows": int(len(X)), "source": source_name,
     }
     model.save(args.output, metadata=metadata)
     rows = "images" if data.kind == "images" else "rows"
-    return (f"Trained a {kind} autoencoder on {len(X)} {rows} of {data.source} in {seconds:.1f} s "
+    return (f"Trained a {kind} autoencoder on {len(X)} {rows} of {source_name} in {seconds:.1f} s "
             f"({model.n_iter_} epochs, final loss {model.loss_curve_[-1]:.4g}).\n"
             f"Code size {model.n_components_}; outlier threshold {threshold:.4g} "
             f"(top {contamination:.0%} of training errors).\nModel written to {args.output}.")

@@ -52,11 +52,16 @@ class Constraint:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
+    def _frozen_params(self) -> tuple:
+        """Parameters as a hashable tuple; a list (a tuple after a JSON round trip) as a tuple."""
+        params = self.get_params()
+        return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_params() == other.get_params()
+        return type(self) is type(other) and self._frozen_params() == other._frozen_params()
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted(self.get_params().items()))))
+        return hash((type(self).__name__, self._frozen_params()))
 
     # -- validation: called by fit, so that __init__ only stores ---------------------------------
     def validate(self) -> None:
@@ -88,6 +93,13 @@ class Constraint:
     # -- hooks -------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget any state from an earlier fit (called at the start of every fit)."""
+
+    def set_input_range(self, input_range: tuple[float, float] | None) -> None:
+        """The range of the network's input (e.g. ``(0.0, 1.0)``), or None when unbounded.
+
+        Called by the estimators before training, so that corruption can stay in the data's
+        domain (``GaussianNoise(clip="auto")``); default: ignored.
+        """
 
     def prepare(self, module: nn.Module) -> None:
         """Adjust a freshly initialised network before training (default: nothing)."""

@@ -6,6 +6,8 @@ with the ORIGINAL input. Noise is drawn from the fit's generator, never from the
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import Tensor
 
@@ -17,22 +19,60 @@ def _rand_like(x: Tensor, generator: torch.Generator | None) -> Tensor:
 
 
 class GaussianNoise(Constraint):
-    """Additive Gaussian noise: ``x_tilde = x + std * eps``, ``eps ~ N(0, 1)``.
+    """Additive Gaussian noise: ``x_tilde = clip(x + std * eps)``, ``eps ~ N(0, 1)``.
 
     ``std`` is in the units the network sees (after the estimator's scaling).
+
+    ``clip`` keeps the corrupted input in the data's domain:
+
+    - ``"auto"`` (default): clip to [0, 1] when the network's input lies in [0, 1] (images and
+      other data the estimator leaves unscaled or min-max scales), so that a noisy training image
+      is a valid image, as noisy images met later are; no clipping for standardized data;
+    - ``(low, high)``: clip to these values (network units);
+    - ``None``: never clip (zero-mean noise, as in Vincent et al., 2008).
+
+    Unclipped noise on [0, 1] images has mean 0, but clipped noise, which is what a noisy image
+    is, brightens black pixels by ``std * E[max(z, 0)]`` (0.2 for ``std=0.5``); a model trained
+    on the one denoises the other badly (benchmarks/README.md: 15.3 vs 18.9 dB PSNR).
     """
 
     name = "gaussian_noise"
 
-    def __init__(self, std: float = 0.1) -> None:
+    def __init__(self, std: float = 0.1, clip: str | tuple[float, float] | None = "auto") -> None:
         self.std = std
+        self.clip = clip
 
     def validate(self) -> None:
         self._check_number("std", 0.0)
+        if self.clip is None or (isinstance(self.clip, str) and self.clip == "auto"):
+            return
+        bounds = self.clip
+        ok = (isinstance(bounds, (tuple, list)) and len(bounds) == 2
+              and all(isinstance(b, numbers.Real) and not isinstance(b, bool) for b in bounds))
+        if not ok or not bounds[0] < bounds[1]:
+            raise ValueError(
+                "The 'clip' parameter of GaussianNoise must be 'auto', None or (low, high) with "
+                f"low < high; got {self.clip!r}."
+            )
+
+    def reset(self) -> None:
+        self._input_range = None
+
+    def set_input_range(self, input_range: tuple[float, float] | None) -> None:
+        self._input_range = input_range
+
+    def _bounds(self) -> tuple[float, float] | None:
+        if self.clip is None:
+            return None
+        if isinstance(self.clip, str):  # "auto": the range the estimator declared, if any
+            return getattr(self, "_input_range", None)
+        return float(self.clip[0]), float(self.clip[1])
 
     def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
         noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        return x + self.std * noise
+        noisy = x + self.std * noise
+        bounds = self._bounds()
+        return noisy if bounds is None else noisy.clamp_(bounds[0], bounds[1])
 
 
 class SaltAndPepperNoise(Constraint):

@@ -85,6 +85,7 @@ def greedy_pretrain(
     *,
     loss: str,
     constraints: Sequence[Constraint],
+    input_range: tuple[float, float] | None = None,
     batch_size: int,
     device: torch.device,
     config: TrainingConfig,
@@ -104,6 +105,9 @@ def greedy_pretrain(
         The estimator's loss, used by level 0; higher levels use ``"mse"``.
     constraints : sequence of Constraint
         The estimator's constraints; copied per level (see the module docstring).
+    input_range : (low, high) or None
+        The range of the network's input, told to level 0's constraints (the levels above see
+        codes, whose range is not known).
     batch_size : int
     device : torch.device
     config : TrainingConfig
@@ -123,9 +127,11 @@ def greedy_pretrain(
     curves: list[list[float]] = []
     for k, shallow in enumerate(levels):
         top = k == len(levels) - 1
-        objective = ReconstructionObjective(
-            loss if k == 0 else "mse", _level_constraints(constraints, top)
-        )
+        level_constraints = _level_constraints(constraints, top)
+        if k == 0:
+            for constraint in level_constraints:
+                constraint.set_input_range(input_range)
+        objective = ReconstructionObjective(loss if k == 0 else "mse", level_constraints)
         level_config = dataclasses.replace(
             config, owner=f"{config.owner} level {k + 1}/{len(levels)}"
         )

@@ -6,32 +6,43 @@ network's input (``_to_network``/``_from_network``); everything else lives here 
 
 from __future__ import annotations
 
-import hashlib
 import os
+import warnings
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor, nn
 
 from ..constraints import resolve_constraints
+from ..io.sources import is_source, open_source
 from ..training import (
     Checkpointing,
     ReconstructionObjective,
-    TensorBatches,
     TrainingConfig,
     map_batches,
     per_sample_error,
     train,
 )
 from ..training.checkpoint import saved_seed
+from ..training.data import release_freed_memory
 from ..training.distributed import init_from_env, rank_and_world
+from ._fit_data import ArrayData, StreamedData, check_chunk
 from ._runtime import make_generator, resolve_device, resolve_precision, seed_from_random_state
-from ._scaling import SCALINGS, apply_scaler, choose_scaling, fit_scaler, undo_scaler
+from ._scaling import (
+    SCALINGS,
+    apply_scaler,
+    choose_scaling,
+    fit_scaler,
+    input_range_of,
+    scaled_range,
+    undo_scaler,
+)
 from ._validation import readable_input_errors
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -72,9 +83,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Set the fitted architecture attributes (e.g. ``n_components_``) from the data."""
         raise NotImplementedError
 
-    def _fit_scaler(self, X: np.ndarray, scaling: str) -> tuple[np.ndarray, np.ndarray]:
-        """Per-feature ``(offset, factor)`` for ``scaling`` (image models pool each channel)."""
-        return fit_scaler(X, scaling)
+    def _fit_scaler(self, stats, scaling: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per-feature ``(offset, factor)`` for ``scaling`` from ``ColumnStats`` (image models
+        pool each channel)."""
+        return fit_scaler(stats, scaling)
 
     def _to_network(self, X: Tensor) -> Tensor:
         """Rows of scaled features -> the network's input layout (identity for dense models)."""
@@ -129,7 +141,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return result
 
     # ------------------------------------------------------------------ fit
-    def _resolve_activations(self, Xs: np.ndarray, constraints) -> tuple[str, str]:
+    def _resolve_activations(self, low: float, high: float, constraints) -> tuple[str, str]:
+        """Code and output activations; ``low``/``high``: the range of the scaled data."""
         code_acts = {c.code_activation for c in constraints if c.code_activation}
         if len(code_acts) > 1:
             raise ValueError(
@@ -137,7 +150,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 "drop one of them."
             )
         code_activation = code_acts.pop() if code_acts else "linear"
-        lo, hi = float(Xs.min()), float(Xs.max())
+        lo, hi = low, high
         in_unit = lo >= 0.0 and hi <= 1.0
         output = self.output_activation
         if output == "auto":
@@ -160,12 +173,50 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 )
         return code_activation, output
 
+    def _fit_data(self, X, *, reset: bool, digest: bool = False):
+        """``ArrayData`` for an array, ``StreamedData`` for a path, source or ``np.memmap`` (a
+        memmap is read into memory for greedy pretraining, which needs all rows anyway)."""
+        in_memory = isinstance(X, np.memmap) and getattr(self, "pretraining", None) == "greedy"
+        if is_source(X) and not in_memory:
+            source = self._check_source(X, reset=reset)
+            return StreamedData(source, digest=digest)
+        return ArrayData(self._check_X(X, reset=reset))
+
+    def _check_source(self, X, *, reset: bool):
+        """Open ``X`` as a source and check (``reset=False``) or record its features."""
+        source = open_source(X)
+        names = source.feature_names
+        if reset:
+            self.n_features_in_ = source.n_features
+            if names is not None:
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            return source
+        if source.n_features != self.n_features_in_:
+            raise ValueError(
+                f"{source.path or 'X'} has {source.n_features} features, but "
+                f"{type(self).__name__} is expecting {self.n_features_in_} features as input."
+            )
+        fitted = getattr(self, "feature_names_in_", None)
+        if fitted is not None and names is not None and list(fitted) != list(names):
+            raise ValueError(
+                f"{source.path or 'X'} has columns {names[:5]}..., but {type(self).__name__} "
+                f"was fitted on {list(fitted)[:5]}...; give the same columns in the same order."
+            )
+        return source
+
     def fit(self, X, y=None):
         """Train the autoencoder on ``X`` (``y`` is ignored).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or data on disk
+            An array, or data streamed from disk a chunk at a time (memory bounded by the chunk
+            size, not the number of rows): a path to a ``.npy`` file, a Parquet file or folder,
+            a folder of images, an ``aekit.io`` source (``NpySource(path, chunk_rows=...)``),
+            or a ``np.memmap``. Streamed epochs shuffle the order of the chunks and the rows
+            within each chunk.
         y : ignored
 
         Returns
@@ -173,76 +224,46 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self
         """
         self._validate_params()
-        X = self._check_X(X, reset=True)
-        constraints = resolve_constraints(self.constraints)
-        code_layers = [m for m in (c.code_layer() for c in constraints) if m is not None]
-        if len(code_layers) > 1:
-            raise ValueError("Only one constraint may act on the code layer (e.g. one TopK).")
-
-        self.scaling_ = choose_scaling(X, self.scaling, self.loss, self.output_activation)
-        self._scale_offset, self._scale_factor = self._fit_scaler(X, self.scaling_)
-        Xs = apply_scaler(X, self._scale_offset, self._scale_factor)
-        self.code_activation_, self.output_activation_ = self._resolve_activations(Xs, constraints)
-        self._resolve_architecture(X.shape[1])
-
-        device = init_from_env(resolve_device(self.device, type(self).__name__))
+        data = self._fit_data(X, reset=True, digest=self.checkpoint_dir is not None)
+        self._initialise(data)
+        device, generator = torch.device(self.device_), self._generator
         rank, world_size = rank_and_world()
-        checkpointing = self._checkpointing(Xs)
-        seed = seed_from_random_state(self.random_state)
-        if checkpointing is not None:
-            if checkpointing.resume and self.random_state is None:
-                seed = saved_seed(checkpointing) or seed  # continue the saved run's streams
-            checkpointing.seed = seed
-        generator = make_generator(seed)
-        with torch.random.fork_rng(devices=[]):  # layer constructors draw from the global RNG
-            module = self._build_module(
-                X.shape[1], self.code_activation_, self.output_activation_,
-                code_layers[0] if code_layers else None,
-            )
-        module.reset_parameters(generator)
-        for constraint in constraints:
-            constraint.prepare(module)
-        module.to(device)
-
-        data = self._to_network(torch.from_numpy(np.ascontiguousarray(Xs)))
-        train_data, val_data = self._split(data, generator)
-        config = TrainingConfig(
-            max_iter=self.max_iter,
-            learning_rate_init=float(self.learning_rate_init),
-            tol=float(self.tol),
-            n_iter_no_change=self.n_iter_no_change,
-            early_stopping=self.early_stopping,
-            autocast_dtype=resolve_precision(self.precision, device),
-            verbose=int(self.verbose),
-            owner=type(self).__name__,
+        checkpointing = self._checkpointing(data)
+        config = self._training_config(self.max_iter, early_stopping=self.early_stopping)
+        fraction = self.validation_fraction if self.early_stopping else None
+        train_batches, val_batches = data.batches(
+            self, generator, validation_fraction=fraction, device=device, rank=rank,
+            world_size=world_size,
         )
-        noise_generator = generator if device.type == "cpu" else make_generator(seed, device)
         if getattr(self, "pretraining", None) == "greedy":  # stacked autoencoders
             from ._pretraining import greedy_pretrain
 
+            if data.streamed:
+                raise ValueError(
+                    "pretraining='greedy' trains each level on the codes of the level below, "
+                    "which needs the data in memory; load X as an array, or stream it with "
+                    "pretraining=None."
+                )
             self.pretraining_loss_curves_ = greedy_pretrain(
-                module, train_data, val_data, loss=self.loss, constraints=constraints,
+                self.module_, train_batches.data,
+                None if val_batches is None else val_batches.data,
+                loss=self.loss, constraints=self.constraints_, input_range=self.input_range_,
                 batch_size=self.batch_size, device=device, config=config,
-                generator=generator, noise_generator=noise_generator,
+                generator=generator, noise_generator=self._noise_generator,
             )
         elif hasattr(self, "pretraining"):
             self.pretraining_loss_curves_ = None
         result = train(
-            module,
-            ReconstructionObjective(self.loss, constraints),
-            TensorBatches(train_data, self.batch_size, device, rank, world_size),
+            self.module_,
+            ReconstructionObjective(self.loss, self.constraints_),
+            train_batches,
             config,
-            validation_data=(
-                None if val_data is None else TensorBatches(val_data, self.batch_size, device)
-            ),
+            validation_data=val_batches,
             generator=generator,
-            noise_generator=noise_generator,
+            noise_generator=self._noise_generator,
             checkpointing=checkpointing,
         )
-        self.module_ = module
-        self.constraints_ = constraints
-        self.device_ = str(device)
-        self.precision_ = "bfloat16" if config.autocast_dtype == torch.bfloat16 else "float32"
+        self._optimizer = result.optimizer
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
         self.best_loss_ = result.best_loss
@@ -250,7 +271,102 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.best_validation_score_ = result.best_validation_score
         return self
 
-    def _checkpointing(self, Xs: np.ndarray) -> Checkpointing | None:
+    def partial_fit(self, X, y=None):
+        """Train one epoch on ``X`` (an array or data on disk, as for ``fit``), continuing.
+
+        The first call (on an unfitted model) fixes the architecture and the scaling from the
+        data it is given, so it should be representative; later calls keep both and continue
+        the optimizer's state. ``n_iter_`` counts the calls and ``loss_curve_`` gets one value per
+        call. Early stopping does not apply; there is no validation split.
+        """
+        first = not hasattr(self, "module_")
+        if first:
+            self._validate_params()
+        data = self._fit_data(X, reset=first)
+        if first:
+            self._initialise(data)
+            self.n_iter_, self.loss_curve_, self.best_loss_ = 0, [], float("inf")
+            self.validation_scores_ = self.best_validation_score_ = None
+            if hasattr(self, "pretraining"):
+                self.pretraining_loss_curves_ = None
+        elif not hasattr(self, "_generator"):  # a loaded model: fresh streams and optimizer
+            self._make_generators(seed_from_random_state(self.random_state))
+        for constraint in self.constraints_:
+            constraint.set_input_range(getattr(self, "input_range_", None))
+        rank, world_size = rank_and_world()
+        batches, _ = data.batches(self, self._generator, validation_fraction=None,
+                                  device=torch.device(self.device_), rank=rank,
+                                  world_size=world_size)
+        self.module_.train()
+        with warnings.catch_warnings():  # one epoch by design, not a failure to converge
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            result = train(
+                self.module_, ReconstructionObjective(self.loss, self.constraints_), batches,
+                self._training_config(1, early_stopping=False), generator=self._generator,
+                noise_generator=self._noise_generator, optimizer=getattr(self, "_optimizer", None),
+            )
+        self._optimizer = result.optimizer
+        self.n_iter_ += 1
+        self.loss_curve_ = [*self.loss_curve_, *result.loss_curve]
+        self.best_loss_ = min(self.best_loss_, result.best_loss)
+        return self
+
+    def _initialise(self, data) -> None:
+        """From the training data: scaling, activations, architecture, constraints, the network
+        on its device, and the random streams."""
+        constraints = resolve_constraints(self.constraints)
+        code_layers = [m for m in (c.code_layer() for c in constraints) if m is not None]
+        if len(code_layers) > 1:
+            raise ValueError("Only one constraint may act on the code layer (e.g. one TopK).")
+        self.scaling_ = choose_scaling(data.stats, self.scaling, self.loss, self.output_activation)
+        self._scale_offset, self._scale_factor = self._fit_scaler(data.stats, self.scaling_)
+        low, high = scaled_range(data.stats, self._scale_offset, self._scale_factor)
+        self.code_activation_, self.output_activation_ = self._resolve_activations(
+            low, high, constraints
+        )
+        self._resolve_architecture(data.n_features)
+        device = init_from_env(resolve_device(self.device, type(self).__name__))
+        seed = seed_from_random_state(self.random_state)
+        if self.checkpoint_dir is not None and self.resume and self.random_state is None:
+            seed = saved_seed(self._checkpointing(data)) or seed  # continue the saved streams
+        self._make_generators(seed, device)
+        with torch.random.fork_rng(devices=[]):  # layer constructors draw from the global RNG
+            module = self._build_module(
+                data.n_features, self.code_activation_, self.output_activation_,
+                code_layers[0] if code_layers else None,
+            )
+        module.reset_parameters(self._generator)
+        self.input_range_ = input_range_of(low, high)
+        for constraint in constraints:
+            constraint.set_input_range(self.input_range_)
+            constraint.prepare(module)
+        self.module_ = module.to(device)
+        self.constraints_ = constraints
+        self.device_ = str(device)
+        self.precision_ = "bfloat16" if resolve_precision(self.precision, device) else "float32"
+        self._optimizer = None
+
+    def _make_generators(self, seed: int, device: torch.device | None = None) -> None:
+        device = torch.device(self.device_) if device is None else device
+        self._seed = seed
+        self._generator = make_generator(seed)  # shuffling, splits and weights: on the CPU
+        self._noise_generator = (  # input corruption: on the batches' device
+            self._generator if device.type == "cpu" else make_generator(seed, device)
+        )
+
+    def _training_config(self, max_iter: int, *, early_stopping: bool) -> TrainingConfig:
+        return TrainingConfig(
+            max_iter=max_iter,
+            learning_rate_init=float(self.learning_rate_init),
+            tol=float(self.tol),
+            n_iter_no_change=self.n_iter_no_change,
+            early_stopping=early_stopping,
+            autocast_dtype=resolve_precision(self.precision, torch.device(self.device_)),
+            verbose=int(self.verbose),
+            owner=type(self).__name__,
+        )
+
+    def _checkpointing(self, data) -> Checkpointing | None:
         """Checkpoint settings for this fit; the fingerprint ties a checkpoint to its run."""
         folder = getattr(self, "checkpoint_dir", None)
         if folder is None:
@@ -260,19 +376,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         fingerprint = {
             "estimator": type(self).__name__,
             "params": params,
-            "data_shape": list(Xs.shape),
-            "data_sha256": hashlib.sha256(np.ascontiguousarray(Xs).tobytes()).hexdigest(),
+            "data_shape": [data.n_rows, data.n_features],
+            "data_sha256": data.digest(self),
         }
-        return Checkpointing(folder, every=self.checkpoint_every, resume=bool(self.resume),
-                             fingerprint=fingerprint)
-
-    def _split(self, data: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
-        if not self.early_stopping:
-            return data, None
-        n = data.shape[0]
-        n_val = min(max(1, round(self.validation_fraction * n)), n - 1)
-        order = torch.randperm(n, generator=generator)
-        return data[order[n_val:]], data[order[:n_val]]
+        checkpointing = Checkpointing(folder, every=self.checkpoint_every,
+                                      resume=bool(self.resume), fingerprint=fingerprint)
+        checkpointing.seed = getattr(self, "_seed", None)
+        return checkpointing
 
     # ------------------------------------------------------------------ inference
     def _inference_batch_size(self) -> int:
@@ -300,12 +410,31 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         dtype = like.dtype if like.dtype in (np.float32, np.float64) else np.float64
         return result.numpy().astype(dtype, copy=False)
 
+    def _over_rows(self, X, compute) -> np.ndarray:
+        """``compute(rows)`` on a checked array, or chunk by chunk on data streamed from disk
+        (memory: one chunk and the result)."""
+        if not is_source(X):
+            return compute(self._check_X(X, reset=False))
+        source = self._check_source(X, reset=False)
+        out = None
+        for index, (start, stop) in enumerate(source.chunks):
+            part = compute(check_chunk(source.read_chunk(index), source, start))
+            release_freed_memory()
+            if out is None:
+                out = np.empty((source.n_rows, *part.shape[1:]), part.dtype)
+            out[start:stop] = part
+        return out
+
     def transform(self, X):
-        """The codes of ``X``: array of shape (n_samples, n_components)."""
+        """The codes of ``X`` (an array, or data on disk as for ``fit``): array of shape
+        (n_samples, n_components)."""
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
-        codes = self._map(self.module_.encode, self._network_input(X))
-        return self._as_dtype(self._check_finite(codes, "codes"), X)
+
+        def codes_of(rows: np.ndarray) -> np.ndarray:
+            codes = self._map(self.module_.encode, self._network_input(rows))
+            return self._as_dtype(self._check_finite(codes, "codes"), rows)
+
+        return self._over_rows(X, codes_of)
 
     def inverse_transform(self, X):
         """Decode codes back to the input space (original units)."""
@@ -332,27 +461,34 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def reconstruct(self, X):
         """``inverse_transform(transform(X))`` in one pass: the model's reconstruction of X."""
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
-        recon = self._map(lambda x: self.module_(x)[0], self._network_input(X))
-        recon = self._from_network(self._check_finite(recon, "reconstruction")).flatten(1).numpy()
-        return undo_scaler(recon, self._scale_offset, self._scale_factor).astype(
-            X.dtype if X.dtype in (np.float32, np.float64) else np.float64, copy=False
-        )
+
+        def reconstruction_of(rows: np.ndarray) -> np.ndarray:
+            recon = self._map(lambda x: self.module_(x)[0], self._network_input(rows))
+            recon = self._from_network(self._check_finite(recon, "reconstruction"))
+            recon = undo_scaler(recon.flatten(1).numpy(), self._scale_offset, self._scale_factor)
+            return recon.astype(rows.dtype if rows.dtype in (np.float32, np.float64)
+                                else np.float64, copy=False)
+
+        return self._over_rows(X, reconstruction_of)
 
     def reconstruction_error(self, X):
         """Per-sample reconstruction error (positive; higher is worse), float64 (n_samples,).
 
         The mean over features of the training loss (squared error, or cross-entropy for
-        ``loss="bce"``), measured in the scaled space the network sees.
+        ``loss="bce"``), measured in the scaled space the network sees. ``X``: an array, or
+        data on disk as for ``fit`` (scored a chunk at a time).
         """
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
-        errors = self._map(  # in float64 on the CPU: squares of large errors overflow float32
-            lambda x: per_sample_error(self.module_(x)[0].cpu().double(), x.cpu().double(),
-                                       self.loss),
-            self._network_input(X),
-        )
-        return self._check_finite(errors, "reconstruction error").numpy()  # float64, as scores
+
+        def errors_of(rows: np.ndarray) -> np.ndarray:
+            errors = self._map(  # in float64 on the CPU: squares of large errors overflow float32
+                lambda x: per_sample_error(self.module_(x)[0].cpu().double(), x.cpu().double(),
+                                           self.loss),
+                self._network_input(rows),
+            )
+            return self._check_finite(errors, "reconstruction error").numpy()  # float64
+
+        return self._over_rows(X, errors_of)
 
     def score_samples(self, X):
         """Negative per-sample reconstruction error: higher is more normal."""
@@ -378,6 +514,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                  "output_activation_", "n_iter_", "loss_curve_", "best_loss_",
                  "validation_scores_", "best_validation_score_", "precision_"]
         state = {name: getattr(self, name) for name in names}
+        state["input_range_"] = getattr(self, "input_range_", None)
         if hasattr(self, "feature_names_in_"):
             state["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
         state["constraints_"] = [c.to_config() for c in self.constraints_]
@@ -389,6 +526,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 value = np.asarray(value, dtype=object)
             elif name == "constraints_":
                 value = resolve_constraints(value)
+            elif name == "input_range_" and value is not None:
+                value = tuple(value)
             setattr(self, name, value)
         self._scale_offset = tensors.pop("scaler.offset").double().numpy()
         self._scale_factor = tensors.pop("scaler.factor").double().numpy()

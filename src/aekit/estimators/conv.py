@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from ..nn import ACTIVATIONS, AutoencoderNet, ConvDecoder, ConvEncoder
 from ..training import map_batches
 from ._runtime import resolve_device
+from ._scaling import fit_scaler
 from .base import BaseAutoencoder
 
 _INFERENCE_CHUNK = 64  # rows per inference batch (see ConvAutoencoder._map)
@@ -243,21 +244,28 @@ class ConvAutoencoder(BaseAutoencoder):
             self.input_ndim_ = 4 if images else 2
         return X
 
-    def _fit_scaler(self, X: np.ndarray, scaling: str) -> tuple[np.ndarray, np.ndarray]:
+    def _check_source(self, X, *, reset: bool):
+        source = super()._check_source(X, reset=reset)
+        if reset:
+            shape = source.image_shape
+            given = self._given_image_shape()
+            if shape is not None and given is not None and tuple(shape) != given:
+                raise ValueError(
+                    f"{source.path or 'X'} holds images of shape {tuple(shape)}, but "
+                    f"image_shape={given}; give images of that shape or change image_shape."
+                )
+            self.image_shape_ = tuple(shape) if shape else self._infer_image_shape(
+                source.n_features)
+            self.input_ndim_ = 4 if shape else 2
+        return source
+
+    def _fit_scaler(self, stats, scaling: str) -> tuple[np.ndarray, np.ndarray]:
         """Per-channel statistics, repeated over each channel's pixels."""
         if scaling not in ("standard", "minmax"):
-            return super()._fit_scaler(X, scaling)
+            return super()._fit_scaler(stats, scaling)
         channels, height, width = self.image_shape_
-        per_channel = X.reshape(X.shape[0], channels, height * width)
-        if scaling == "standard":
-            offset = per_channel.mean(axis=(0, 2), dtype=np.float64)
-            factor = per_channel.std(axis=(0, 2), dtype=np.float64)
-        else:
-            offset = per_channel.min(axis=(0, 2)).astype(np.float64)
-            factor = per_channel.max(axis=(0, 2)).astype(np.float64) - offset
-        factor[~(factor > 1e-12)] = 1.0  # constant channels: shift only
-        pixels = height * width
-        return np.repeat(offset, pixels), np.repeat(factor, pixels)
+        offset, factor = fit_scaler(stats.pooled(channels), scaling)
+        return np.repeat(offset, height * width), np.repeat(factor, height * width)
 
     def _to_network(self, X: Tensor) -> Tensor:
         images = X.reshape(X.shape[0], *self.image_shape_)  # (n, C*H*W) -> (n, C, H, W)

@@ -17,6 +17,7 @@ changed after fitting without retraining (``set_threshold``, ``calibrate``).
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -30,6 +31,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..io.sources import RowSource
 from ..training.objective import elementwise_loss
 from .autoencoder import Autoencoder
 from .base import BaseAutoencoder
@@ -190,6 +192,13 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         )
 
     def _check_X(self, X, *, reset: bool) -> np.ndarray:
+        if isinstance(X, (str, os.PathLike, RowSource)):
+            raise ValueError(
+                "OutlierDetector takes an array: it holds out rows to set its threshold and "
+                "scores its training data. For data larger than memory, fit an Autoencoder on "
+                "the file (it streams) and threshold its score_samples, or fit the detector on "
+                "a sample, e.g. np.load(path, mmap_mode='r')[:100_000]."
+            )
         return validate_data(
             self, X, reset=reset, dtype=[np.float64, np.float32],
             ensure_min_samples=2 if reset else 1,

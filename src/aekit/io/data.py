@@ -172,23 +172,28 @@ def _images_to_unit(images: np.ndarray) -> np.ndarray:
     return images / 255.0 if images.max(initial=0) > 1.0 else images
 
 
-def read_image_folder(folder: Path) -> Dataset:
-    """All images in ``folder`` (sorted by name) as (n, C, H, W) floats in [0, 1]."""
+def load_image(file: Path) -> np.ndarray:
+    """One image file as (C, H, W) float32 in [0, 1]: grayscale (C=1) or RGB (C=3)."""
     from PIL import Image, UnidentifiedImageError
 
+    try:
+        with Image.open(file) as img:
+            img = img.convert("L") if img.mode in ("L", "1", "P", "I;16", "I") else \
+                img.convert("RGB")
+            a = np.asarray(img, dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError):
+        raise DataFileError(f"{file} is not a readable image.") from None
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+def read_image_folder(folder: Path) -> Dataset:
+    """All images in ``folder`` (sorted by name) as (n, C, H, W) floats in [0, 1]."""
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DataFileError(f"{folder} holds no images (PNG/JPEG); give a folder of images.")
     arrays, first = [], None
     for file in files:
-        try:
-            with Image.open(file) as img:
-                img = img.convert("L") if img.mode in ("L", "1", "P", "I;16", "I") else \
-                    img.convert("RGB")
-                a = np.asarray(img, dtype=np.float32) / 255.0
-        except (UnidentifiedImageError, OSError):
-            raise DataFileError(f"{file} is not a readable image.") from None
-        a = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)  # (C, H, W)
+        a = load_image(file)
         if first is None:
             first = (file, a.shape)
         elif a.shape != first[1]:

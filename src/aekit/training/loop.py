@@ -48,6 +48,7 @@ class TrainingResult:
     best_validation_score: float | None = None
     converged: bool = False
     interrupted: bool = False
+    optimizer: torch.optim.Optimizer | None = None  # to continue training (partial_fit)
 
 
 def make_optimizer(params: Sequence[nn.Parameter], lr: float) -> torch.optim.Optimizer:
@@ -100,6 +101,7 @@ def train(
     noise_generator: torch.Generator | None = None,
     callbacks: Sequence[Callback] = (),
     checkpointing: Checkpointing | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> TrainingResult:
     """Train ``module`` in place with Adam on mini-batches from ``data``.
 
@@ -111,9 +113,12 @@ def train(
     ``generator`` shuffles the batches (a CPU generator); ``noise_generator`` draws the input
     corruption on the batches' device (defaults to ``generator``). ``checkpointing`` saves the
     whole training state every few epochs and, with ``resume``, continues from the last save.
+    ``optimizer`` continues an earlier run's Adam state (default: a fresh Adam); the result
+    carries the optimizer for the next call.
     """
     noise_generator = noise_generator if noise_generator is not None else generator
-    optimizer = make_optimizer(module.parameters(), config.learning_rate_init)
+    if optimizer is None:
+        optimizer = make_optimizer(module.parameters(), config.learning_rate_init)
     net = module
     if is_distributed():  # gradients averaged over processes; each sees its shard of a batch
         from torch.nn.parallel import DistributedDataParallel
@@ -137,7 +142,7 @@ def train(
             if state.stale >= config.n_iter_no_change:  # a resumed run that had converged
                 result.converged = True
                 break
-            total = torch.zeros((), dtype=torch.float64)
+            total = torch.zeros(2, dtype=torch.float64)  # loss * rows, rows
             for xb in data.epoch(generator):
                 optimizer.zero_grad(set_to_none=True)
                 loss = objective.forward_and_loss(
@@ -145,8 +150,10 @@ def train(
                 )
                 loss.backward()
                 optimizer.step()
-                total += loss.detach().to("cpu", torch.float64) * xb.shape[0]
-            epoch_loss = float(all_reduce_sum(total)) / data.n_samples
+                total[0] += loss.detach().to("cpu", torch.float64) * xb.shape[0]
+                total[1] += xb.shape[0]
+            loss_sum, rows = all_reduce_sum(total).tolist()
+            epoch_loss = loss_sum / max(rows, 1)
             if not math.isfinite(epoch_loss):
                 raise NonFiniteLossError(
                     f"Training loss became non-finite at epoch {epoch} (loss={epoch_loss}). "
@@ -196,6 +203,7 @@ def train(
     result.validation_scores = state.validation_scores
     result.best_loss = state.best_loss
     result.best_validation_score = state.best_validation_score
+    result.optimizer = optimizer
     if not result.converged and not result.interrupted and result.n_iter == config.max_iter:
         warnings.warn(
             f"{config.owner}: maximum iterations ({config.max_iter}) reached and the "

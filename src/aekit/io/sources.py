@@ -1,0 +1,322 @@
+"""Data on disk read a chunk of rows at a time, so that estimators can fit data larger than memory.
+
+A *source* knows its shape and reads one chunk of rows on demand: ``NpySource`` (a ``.npy`` file,
+read with plain file reads at row offsets, never loaded whole), ``ParquetSource`` (a Parquet file
+or a folder of them, one row group per chunk, read with pyarrow), ``ImageFolderSource`` (a folder
+of same-size images) and ``ArraySource`` (any sliceable array, e.g. a ``np.memmap``). The
+estimators take a source, or a path that ``open_source`` turns into one, wherever they take an
+array: ``Autoencoder().fit("big.npy")``.
+
+Only one or two chunks are in memory at a time, so the peak memory of a streamed fit depends on
+``chunk_rows`` and not on the number of rows. Every problem is a ``DataFileError`` naming the
+file and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .data import IMAGE_SUFFIXES, DataFileError, load_image
+
+#: default chunk size in bytes (float32 rows): big enough for fast reads, small next to memory
+CHUNK_BYTES = 4 << 20
+
+
+def _default_chunk_rows(n_features: int) -> int:
+    return max(1, CHUNK_BYTES // (4 * max(n_features, 1)))
+
+
+class RowSource:
+    """Rows of a dataset, read a chunk at a time (see the module docstring).
+
+    Subclasses set ``n_rows``, ``n_features``, ``chunks`` (a list of ``(start, stop)`` row
+    ranges covering the rows in order), ``dtype`` (float32 or float64, what ``read_chunk``
+    returns) and implement ``read_chunk``.
+    """
+
+    feature_names: list[str] | None = None
+    image_shape: tuple[int, int, int] | None = None  # (channels, height, width) for images
+    path: str = ""
+
+    def read_chunk(self, index: int) -> np.ndarray:
+        """Rows ``chunks[index]`` as a new 2-D array (images flattened to C*H*W columns)."""
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.path or '<array>'!r}: {self.n_rows} rows x "
+                f"{self.n_features} features in {len(self.chunks)} chunks)")
+
+    def _make_chunks(self, chunk_rows: int | None) -> list[tuple[int, int]]:
+        rows = _default_chunk_rows(self.n_features) if chunk_rows is None else int(chunk_rows)
+        if rows < 1:
+            raise ValueError(f"chunk_rows must be a positive number of rows; got {chunk_rows!r}.")
+        return [(start, min(start + rows, self.n_rows)) for start in range(0, self.n_rows, rows)]
+
+    def fingerprint(self) -> dict:
+        """What identifies this data for checkpoints (the estimators add a content hash)."""
+        return {"source": type(self).__name__, "n_rows": self.n_rows,
+                "n_features": self.n_features}
+
+
+class ArraySource(RowSource):
+    """Any array with ``shape`` and row slicing (``np.memmap``, h5py or zarr arrays, ...).
+
+    With a ``np.memmap`` the operating system may count the file pages read so far in the
+    process's resident memory; they are page cache and are handed back under memory pressure.
+    For a strict bound give the ``.npy`` path instead: ``NpySource`` reads with plain file reads.
+    """
+
+    def __init__(self, array, chunk_rows: int | None = None):
+        shape = tuple(getattr(array, "shape", ()))
+        if len(shape) not in (2, 4):
+            raise DataFileError(
+                f"An array source must be 2-D (rows x features) or 4-D images (n, channels, "
+                f"height, width); got shape {shape}."
+            )
+        kind = np.dtype(getattr(array, "dtype", np.float64)).kind
+        if kind not in "biuf":
+            raise DataFileError(f"The array holds {array.dtype} values; aekit needs numbers.")
+        self.array = array
+        self.n_rows = int(shape[0])
+        self.n_features = int(np.prod(shape[1:]))
+        self.image_shape = tuple(int(s) for s in shape[1:]) if len(shape) == 4 else None
+        self.dtype = np.dtype(np.float64 if array.dtype == np.float64 else np.float32)
+        self._unit = np.dtype(array.dtype) == np.uint8 and self.image_shape is not None
+        self.path = str(getattr(array, "filename", "") or "")
+        self.chunks = self._make_chunks(chunk_rows)
+
+    def read_chunk(self, index: int) -> np.ndarray:
+        start, stop = self.chunks[index]
+        rows = np.asarray(self.array[start:stop]).reshape(stop - start, self.n_features)
+        rows = rows.astype(self.dtype, copy=True)
+        return rows / np.float32(255.0) if self._unit else rows
+
+
+class NpySource(RowSource):
+    """A ``.npy`` file of rows (2-D) or images (4-D, uint8 images are divided by 255).
+
+    Reads each chunk with one positioned file read into a fresh buffer: memory holds the chunk,
+    not the file (a memory map would put every page read into the process's resident set).
+    """
+
+    def __init__(self, path: str | os.PathLike, chunk_rows: int | None = None):
+        self.path = str(path)
+        shape, fortran, dtype, offset = _npy_header(Path(path))
+        if dtype.kind not in "biuf":
+            raise DataFileError(f"{path} holds {dtype} values; aekit needs numbers.")
+        if len(shape) not in (2, 4):
+            raise DataFileError(
+                f"{path} holds a {len(shape)}-D array; give rows x features (2-D) or images "
+                "(n, channels, height, width)."
+            )
+        if fortran and shape[0] > 1:
+            raise DataFileError(
+                f"{path} is stored column by column (Fortran order), so rows cannot be read a "
+                "chunk at a time; save it with np.save(path, np.ascontiguousarray(X))."
+            )
+        self.n_rows = int(shape[0])
+        self.n_features = int(np.prod(shape[1:]))
+        self.image_shape = tuple(int(s) for s in shape[1:]) if len(shape) == 4 else None
+        self._file_dtype, self._offset = dtype, offset
+        self._row_bytes = self.n_features * dtype.itemsize
+        self.dtype = np.dtype(np.float64 if dtype == np.float64 else np.float32)
+        self._unit = dtype == np.uint8 and self.image_shape is not None
+        expected = offset + self.n_rows * self._row_bytes
+        if os.path.getsize(path) < expected:
+            raise DataFileError(
+                f"{path} is truncated: its header promises {self.n_rows} rows "
+                f"({expected} bytes) but the file has {os.path.getsize(path)} bytes."
+            )
+        self.chunks = self._make_chunks(chunk_rows)
+
+    def read_chunk(self, index: int) -> np.ndarray:
+        start, stop = self.chunks[index]
+        raw = np.empty((stop - start, self.n_features), self._file_dtype)
+        with open(self.path, "rb") as f:
+            f.seek(self._offset + start * self._row_bytes)
+            got = f.readinto(memoryview(raw).cast("B"))
+        if got != raw.nbytes:
+            raise DataFileError(f"{self.path} changed or was truncated while being read.")
+        rows = raw if raw.dtype == self.dtype else raw.astype(self.dtype)
+        return rows / np.float32(255.0) if self._unit else rows
+
+    def fingerprint(self) -> dict:
+        return {**super().fingerprint(), "path": os.path.abspath(self.path)}
+
+
+def _npy_header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    fmt = np.lib.format
+    try:
+        with open(path, "rb") as f:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = fmt.read_array_header_2_0(f)
+            return shape, fortran, np.dtype(dtype), f.tell()
+    except FileNotFoundError:
+        raise DataFileError(f"{path} does not exist; check the path.") from None
+    except (ValueError, OSError, EOFError):
+        raise DataFileError(f"{path} is not a readable .npy file.") from None
+
+
+class ParquetSource(RowSource):
+    """A Parquet file, or a folder of Parquet files with the same columns; one chunk per row
+    group (write files with row groups of a size that fits memory, e.g. 100,000 rows).
+
+    ``columns``: the columns to learn from (default: all, which must then be numeric);
+    ``exclude``: columns to leave out (e.g. an ID column).
+    """
+
+    def __init__(self, path: str | os.PathLike, columns: list[str] | None = None,
+                 exclude: list[str] | tuple[str, ...] = ()):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise DataFileError(
+                "Reading Parquet needs pyarrow: pip install 'aekit[data]'."
+            ) from None
+        self.path = str(path)
+        root = Path(path)
+        files = (sorted(p for p in root.iterdir() if p.suffix.lower() in (".parquet", ".pq"))
+                 if root.is_dir() else [root])
+        if not files:
+            raise DataFileError(f"{root} holds no .parquet files.")
+        self._files, self._groups, self.chunks = [], [], []
+        start = 0
+        for file in files:
+            try:
+                handle = pq.ParquetFile(file)
+            except FileNotFoundError:
+                raise DataFileError(f"{file} does not exist; check the path.") from None
+            except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a bad file
+                raise DataFileError(
+                    f"{file} is not a readable Parquet file ({type(exc).__name__})."
+                ) from None
+            names = self._check_columns(file, handle.schema_arrow, columns, exclude)
+            self._files.append(file)
+            for group in range(handle.metadata.num_row_groups):
+                rows = handle.metadata.row_group(group).num_rows
+                if rows:
+                    self._groups.append((len(self._files) - 1, group))
+                    self.chunks.append((start, start + rows))
+                    start += rows
+        self.feature_names = names
+        self.n_rows, self.n_features = start, len(names)
+        self.dtype = np.dtype(np.float64)
+
+    def _check_columns(self, file: Path, schema, columns, exclude) -> list[str]:
+        import pyarrow as pa
+
+        names = list(schema.names) if columns is None else list(columns)
+        names = [c for c in names if c not in exclude]
+        missing = [c for c in names if c not in schema.names]
+        if missing:
+            raise DataFileError(f"{file} has no column {missing[0]!r}; its columns are "
+                                f"{schema.names[:10]}.")
+        for name in names:
+            kind = schema.field(name).type
+            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                    or pa.types.is_boolean(kind)):
+                raise DataFileError(
+                    f"{file}: column {name!r} is not numeric ({kind}); pass columns=[...] "
+                    "(the command line: --id-column) to leave it out, or encode it as numbers."
+                )
+        if self.feature_names is not None and names != self.feature_names:
+            raise DataFileError(
+                f"{file} has other columns than the first file: {names[:5]} vs "
+                f"{self.feature_names[:5]}; every file of the folder needs the same columns."
+            )
+        self.feature_names = names
+        return names
+
+    def read_chunk(self, index: int) -> np.ndarray:
+        import pyarrow.parquet as pq
+
+        file_index, group = self._groups[index]
+        table = pq.ParquetFile(self._files[file_index]).read_row_group(
+            group, columns=self.feature_names
+        )
+        rows = np.empty((table.num_rows, self.n_features), np.float64)
+        for j, column in enumerate(table.columns):
+            rows[:, j] = column.to_numpy(zero_copy_only=False)  # nulls become NaN
+        return rows
+
+    def fingerprint(self) -> dict:
+        return {**super().fingerprint(), "path": os.path.abspath(self.path)}
+
+
+class ImageFolderSource(RowSource):
+    """A folder of same-size PNG/JPEG images (sorted by name), as rows of C*H*W pixels in [0, 1]."""
+
+    def __init__(self, folder: str | os.PathLike, chunk_rows: int | None = None):
+        folder = Path(folder)
+        self.path = str(folder)
+        self.files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.files:
+            raise DataFileError(f"{folder} holds no images (PNG/JPEG); give a folder of images.")
+        self.image_shape = tuple(load_image(self.files[0]).shape)
+        self.names = [f.name for f in self.files]
+        self.n_rows, self.n_features = len(self.files), int(np.prod(self.image_shape))
+        self.dtype = np.dtype(np.float32)
+        self.chunks = self._make_chunks(chunk_rows)
+
+    def read_chunk(self, index: int) -> np.ndarray:
+        start, stop = self.chunks[index]
+        rows = np.empty((stop - start, self.n_features), np.float32)
+        for i, file in enumerate(self.files[start:stop]):
+            image = load_image(file)
+            if image.shape != self.image_shape:
+                raise DataFileError(
+                    f"Images in {self.path} differ in size: {self.files[0].name} is "
+                    f"{self.image_shape}, {file.name} is {image.shape} (channels, height, width); "
+                    "resize them to one size."
+                )
+            rows[i] = image.reshape(-1)
+        return rows
+
+    def fingerprint(self) -> dict:
+        return {**super().fingerprint(), "path": os.path.abspath(self.path)}
+
+
+def is_source(X) -> bool:
+    """True for what the estimators stream: a source, a path, or a ``np.memmap``."""
+    return isinstance(X, (RowSource, str, os.PathLike, np.memmap))
+
+
+def open_source(X, chunk_rows: int | None = None) -> RowSource:
+    """A source for ``X``: a source (returned as is), a path (.npy, .parquet, a folder of Parquet
+    files or of images) or a ``np.memmap``."""
+    if isinstance(X, RowSource):
+        return X
+    if isinstance(X, np.memmap):
+        return ArraySource(X, chunk_rows)
+    path = Path(X)
+    if not path.exists():
+        raise DataFileError(f"{path} does not exist; check the path.")
+    if path.is_dir():
+        entries = {p.suffix.lower() for p in path.iterdir()}
+        if entries & {".parquet", ".pq"}:
+            return ParquetSource(path)
+        return ImageFolderSource(path, chunk_rows)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return NpySource(path, chunk_rows)
+    if suffix in (".parquet", ".pq"):
+        return ParquetSource(path)
+    if suffix == ".csv":
+        raise DataFileError(
+            f"{path}: a CSV file cannot be read a chunk at a time by position; load it "
+            "(pandas.read_csv) and pass the array, or convert it once to Parquet "
+            "(pandas.read_csv(path).to_parquet('data.parquet', row_group_size=100_000))."
+        )
+    raise DataFileError(
+        f"{path}: unknown data format {suffix!r}; stream a .npy file, Parquet files or a "
+        "folder of images."
+    )
