@@ -39,12 +39,15 @@ def test_npy_source_reads_every_row_in_chunks_without_loading_the_file(tmp_path)
     np.testing.assert_array_equal(source.read_chunk(3), X[300:400])
 
 
-def test_npy_source_of_uint8_images_is_in_unit_range_and_keeps_the_image_shape(tmp_path):
+def test_npy_source_of_uint8_images_keeps_values_and_the_image_shape(tmp_path):
     images = np.random.RandomState(0).randint(0, 256, (10, 3, 5, 4)).astype(np.uint8)
     np.save(tmp_path / "img.npy", images)
     source = NpySource(tmp_path / "img.npy", chunk_rows=4)
     assert source.image_shape == (3, 5, 4) and source.n_features == 60
-    np.testing.assert_allclose(_rows(source), images.reshape(10, -1) / 255.0, rtol=1e-6)
+    # values as stored, as an array of them would be taken; scale= rescales on request
+    np.testing.assert_array_equal(_rows(source), images.reshape(10, -1))
+    unit = NpySource(tmp_path / "img.npy", chunk_rows=4, scale=1 / 255)
+    np.testing.assert_allclose(_rows(unit), images.reshape(10, -1) / 255.0, rtol=1e-6)
 
 
 def test_parquet_source_reads_row_groups_of_a_file_and_of_a_folder(tmp_path):
@@ -167,6 +170,15 @@ def test_chunk_batches_under_ddp_give_each_rank_its_own_chunks_and_equal_steps()
         ChunkBatches(_counting_chunks([10]), [10], 4, rank=0, world_size=2)
 
 
+def test_chunks_emptied_by_the_validation_split_are_not_dealt_to_a_rank():
+    sizes = [3, 0, 3, 0]
+    for seed in range(10):
+        steps = [len(list(ChunkBatches(_counting_chunks(sizes), sizes, 2, rank=r,
+                                       world_size=2).epoch(torch.Generator().manual_seed(seed))))
+                 for r in range(2)]
+        assert steps[0] == steps[1] >= 1
+
+
 # ---------------------------------------------------------------------------- estimators
 def test_streamed_fit_scales_like_the_in_memory_fit_and_scores_identically(tmp_path):
     X = _low_rank(900) * 5 + 3
@@ -240,6 +252,25 @@ def test_conv_autoencoder_streams_an_image_folder(tmp_path):
     assert model.score_samples(tmp_path).shape == (40,)
 
 
+def test_conv_autoencoder_scores_a_4d_npy_like_the_array_and_checks_its_image_shape(tmp_path):
+    images = np.random.RandomState(0).randint(0, 256, (30, 1, 8, 8)).astype(np.uint8)
+    np.save(tmp_path / "u8.npy", images)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        streamed = ConvAutoencoder(max_iter=2, random_state=0).fit(tmp_path / "u8.npy")
+        in_memory = ConvAutoencoder(max_iter=2, random_state=0).fit(images)
+    assert streamed.scaling_ == in_memory.scaling_ == "standard"  # values as stored, both ways
+    np.testing.assert_allclose(streamed.reconstruction_error(tmp_path / "u8.npy"),
+                               streamed.reconstruction_error(images), rtol=1e-5)
+    assert streamed.reconstruct(tmp_path / "u8.npy").shape == (30, 1, 8, 8)  # 4-D in, 4-D out
+    np.save(tmp_path / "other.npy", np.zeros((5, 1, 4, 16), np.uint8))
+    with pytest.raises(ValueError, match=r"holds images of shape \(1, 4, 16\).*\(1, 8, 8\)"):
+        streamed.transform(tmp_path / "other.npy")
+    np.save(tmp_path / "empty.npy", np.zeros((0, 1, 8, 8), np.uint8))
+    with pytest.raises(DataFileError, match="has no rows"):
+        streamed.transform(tmp_path / "empty.npy")
+
+
 def test_greedy_pretraining_needs_the_data_in_memory(tmp_path):
     np.save(tmp_path / "x.npy", _low_rank(100))
     with pytest.raises(ValueError, match="pretraining='greedy'.*needs the data in memory"):
@@ -272,6 +303,8 @@ def test_partial_fit_on_batches_of_a_stream_and_after_loading(tmp_path):
     assert model.loss_curve_[-1] < 0.6 * first  # it keeps learning
     with pytest.raises(ValueError, match="features"):
         model.partial_fit(X[:, :10])
+    np.save(tmp_path / "one.npy", X[:1])
+    model.partial_fit(tmp_path / "one.npy")  # later calls take any number of rows
     model.save(tmp_path / "m.aekit")
     loaded = aekit.load(tmp_path / "m.aekit")
     before = loaded.reconstruction_error(X).mean()
@@ -286,6 +319,7 @@ MEMORY_SCRIPT = textwrap.dedent(
     import sys, warnings
     import numpy as np
     from aekit import Autoencoder, NpySource
+    from aekit.io import ArraySource
 
     def status(key):
         for line in open("/proc/self/status"):
@@ -295,20 +329,42 @@ MEMORY_SCRIPT = textwrap.dedent(
     warnings.simplefilter("ignore")
     params = dict(n_components=8, hidden_layer_sizes=(32,), batch_size=256, random_state=0)
     Autoencoder(max_iter=1, **params).fit(np.load(sys.argv[2])[:512])  # warm up torch
-    before = status("VmRSS")
-    model = Autoencoder(max_iter=1, **params).fit(NpySource(sys.argv[1], chunk_rows=1000))
-    errors = model.reconstruction_error(NpySource(sys.argv[1], chunk_rows=1000))
+    if sys.argv[4] == "npy":  # positioned reads: the whole resident set stays small
+        before = status("VmRSS")
+        model = Autoencoder(max_iter=1, **params).fit(NpySource(sys.argv[1], chunk_rows=1000))
+        errors = model.reconstruction_error(NpySource(sys.argv[1], chunk_rows=1000))
+        growth = status("VmHWM") - before
+    else:  # np.memmap: file pages read count as resident (page cache, reclaimable), so the
+        # process's own memory is RssAnon, sampled while it trains
+        import threading, time
+        before, peak, done = status("RssAnon"), [0], threading.Event()
+
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], status("RssAnon"))
+                time.sleep(0.005)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        data = ArraySource(np.load(sys.argv[1], mmap_mode="r"), chunk_rows=1000)
+        model = Autoencoder(max_iter=1, **params).fit(data)
+        errors = model.reconstruction_error(data)
+        done.set()
+        sampler.join()
+        growth = max(peak[0], status("RssAnon")) - before
     held_out = model.reconstruction_error(np.load(sys.argv[3])).mean()
-    print(status("VmHWM") - before, len(errors), held_out)
+    print(growth, len(errors), held_out)
     """
 )
 
 
-def test_fit_on_a_file_larger_than_the_memory_budget_reaches_the_in_memory_loss(tmp_path):
-    """A 78 MB file is fitted (one epoch, 1 MB chunks) and scored with peak memory growing by
-    under 32 MB,
-    and the model is as good as eight epochs over an in-memory eighth of it (the file holds that
-    eighth eight times, shuffled: the same data and the same number of steps)."""
+@pytest.mark.parametrize("reader", ["npy", "memmap"])
+def test_fit_on_a_file_larger_than_the_memory_budget_reaches_the_in_memory_loss(tmp_path,
+                                                                                 reader):
+    """A 78 MB .npy file, read by position (``NpySource``) or memory-mapped (``np.load(...,
+    mmap_mode="r")``), is fitted for one epoch and scored with the process's memory growing by
+    under 32 MB, and the model is as good as eight epochs over an in-memory eighth of it (the
+    file holds that eighth eight times, shuffled: the same data and the same number of steps)."""
     rng = np.random.RandomState(0)
     basis = rng.randn(6, 256)
     small = (rng.randn(10000, 6) @ basis + 0.1 * rng.randn(10000, 256)).astype(np.float32)
@@ -324,7 +380,7 @@ def test_fit_on_a_file_larger_than_the_memory_budget_reaches_the_in_memory_loss(
     script.write_text(MEMORY_SCRIPT)
     out = subprocess.run(
         [sys.executable, str(script), str(tmp_path / "big.npy"), str(tmp_path / "small.npy"),
-         str(tmp_path / "held_out.npy")],
+         str(tmp_path / "held_out.npy"), reader],
         capture_output=True, text=True, timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
@@ -351,7 +407,11 @@ DDP_SCRIPT = textwrap.dedent(
     model = Autoencoder(n_components=4, hidden_layer_sizes=(16,), batch_size=64, max_iter=6,
                         random_state=0).fit(NpySource(sys.argv[1], chunk_rows=100))
     model.save(sys.argv[2])
-    print("rank", dist.get_rank(), "loss", model.loss_curve_[-1], flush=True)
+    more = Autoencoder(n_components=4, hidden_layer_sizes=(16,), batch_size=64, random_state=0)
+    for _ in range(3):  # every call must deal the same chunks to every process
+        more.partial_fit(NpySource(sys.argv[1], chunk_rows=100))
+    with open(sys.argv[2] + f".rank{dist.get_rank()}", "w") as f:
+        f.write(repr(model.loss_curve_[-1]))
     """
 )
 
@@ -367,7 +427,7 @@ def test_two_processes_stream_their_own_chunks_and_learn_like_one(tmp_path):
         capture_output=True, text=True, timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    losses = {float(line.split()[3]) for line in out.stdout.splitlines() if "loss" in line}
+    losses = {(tmp_path / f"ddp.aekit.rank{rank}").read_text() for rank in range(2)}
     assert len(losses) == 1  # the epoch loss is reduced over both processes
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -179,7 +179,7 @@ class _StreamedData:
     """What ``fit_command`` needs to know of data it streams (``--stream``) instead of loading."""
 
     def __init__(self, path, id_column: str | None):
-        from ..io.sources import ParquetSource, open_source
+        from ..io.sources import NpySource, ParquetSource, open_source
 
         parquet = Path(path).suffix.lower() in (".parquet", ".pq") or (
             Path(path).is_dir() and any(p.suffix.lower() in (".parquet", ".pq")
@@ -188,6 +188,9 @@ class _StreamedData:
             self.source = ParquetSource(path, exclude=(id_column,))
         else:
             self.source = open_source(path)
+        if isinstance(self.source, NpySource) and self.source.image_shape and \
+                self.source.file_dtype.kind in "iu":  # 8-bit images, as read_data takes them
+            self.source.scale = 1.0 / 255.0
         self.kind = "images" if self.source.image_shape else "table"
         self.image_shape = self.source.image_shape
         self.X = self.source  # what the model is fitted and scored on

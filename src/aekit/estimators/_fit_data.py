@@ -76,17 +76,19 @@ class StreamedData:
 
     streamed = True
 
-    def __init__(self, source: RowSource, *, digest: bool = False):
-        if source.n_rows < 2:
+    def __init__(self, source: RowSource, *, digest: bool = False, scan: bool = True,
+                 min_rows: int = 2):
+        if source.n_rows < min_rows:
             raise DataFileError(
                 f"{source.path or 'The data'} has {source.n_rows} row(s); fitting needs at "
-                "least 2."
+                f"least {min_rows}."
             )
         self.source = source
         self.n_rows, self.n_features = source.n_rows, source.n_features
         self.stats = ColumnStats(source.n_features)
+        self._checked = scan  # without the scan, each chunk is checked as training reads it
         hasher = hashlib.sha256() if digest else None
-        for index, (start, _) in enumerate(source.chunks):
+        for index, (start, _) in enumerate(source.chunks if scan else ()):
             rows = check_chunk(source.read_chunk(index), source, start)
             self.stats.update(rows)
             if hasher is not None:
@@ -98,14 +100,18 @@ class StreamedData:
     def digest(self, estimator) -> str:
         return self._digest
 
-    def _reader(self, estimator, keep: np.ndarray | None):
+    def _reader(self, estimator, held_out: np.ndarray | None, validation: bool = False):
+        """Chunk ``index`` as the network's input: its training rows, or with ``validation``
+        its held-out rows (``held_out`` marks them; None: all rows are training rows)."""
         source = self.source
 
         def read(index: int) -> Tensor:
             start, stop = source.chunks[index]
             rows = source.read_chunk(index)
-            if keep is not None:
-                rows = rows[keep[start:stop]]
+            if not self._checked:
+                check_chunk(rows, source, start)
+            if held_out is not None:
+                rows = rows[held_out[start:stop] == validation]
             if rows.dtype == np.float32 and rows.flags.owndata and rows.flags.writeable:
                 # a fresh buffer of the source's: scale it in place, no copies
                 rows -= estimator._scale_offset.astype(np.float32)
@@ -119,17 +125,19 @@ class StreamedData:
     def batches(self, estimator, generator, *, validation_fraction, device, rank, world_size):
         size = estimator.batch_size
         chunks = self.source.chunks
+        order = estimator._order_generator  # the same on every process (DDP)
         if validation_fraction is None:
             sizes = [stop - start for start, stop in chunks]
             return ChunkBatches(self._reader(estimator, None), sizes, size, device, rank,
-                                world_size), None
+                                world_size, order_generator=order), None
         held_out = _validation_mask(self.n_rows, validation_fraction, generator)
-        train_sizes = [int((~held_out[a:b]).sum()) for a, b in chunks]
         val_sizes = [int(held_out[a:b].sum()) for a, b in chunks]
+        train_sizes = [b - a - n for (a, b), n in zip(chunks, val_sizes)]
         return (
-            ChunkBatches(self._reader(estimator, ~held_out), train_sizes, size, device, rank,
-                         world_size),
-            ChunkBatches(self._reader(estimator, held_out), val_sizes, size, device),
+            ChunkBatches(self._reader(estimator, held_out), train_sizes, size, device, rank,
+                         world_size, order_generator=order),
+            ChunkBatches(self._reader(estimator, held_out, validation=True), val_sizes, size,
+                         device),
         )
 
 

@@ -55,11 +55,12 @@ class ColumnStats:
         """Statistics of ``groups`` equal blocks of columns pooled (image channels)."""
         size = self.mean.shape[0] // groups
         mean = self.mean.reshape(groups, size)
-        var = (self.m2 / max(self.count, 1)).reshape(groups, size)
         out = ColumnStats(groups)
         out.count = self.count * size
         out.mean = mean.mean(axis=1)
-        out.m2 = ((var + mean**2).mean(axis=1) - out.mean**2).clip(min=0) * out.count
+        # within-column deviations plus those of the column means (no E[x^2] - mean^2)
+        spread = ((mean - out.mean[:, None]) ** 2).sum(axis=1) * self.count
+        out.m2 = self.m2.reshape(groups, size).sum(axis=1) + spread
         out.min = self.min.reshape(groups, size).min(axis=1)
         out.max = self.max.reshape(groups, size).max(axis=1)
         return out

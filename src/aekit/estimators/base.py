@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor, nn
 
 from ..constraints import resolve_constraints
+from ..io.data import DataFileError
 from ..io.sources import is_source, open_source
 from ..training import (
     Checkpointing,
@@ -173,13 +174,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 )
         return code_activation, output
 
-    def _fit_data(self, X, *, reset: bool, digest: bool = False):
+    def _fit_data(self, X, *, reset: bool, digest: bool = False, scan: bool = True):
         """``ArrayData`` for an array, ``StreamedData`` for a path, source or ``np.memmap`` (a
         memmap is read into memory for greedy pretraining, which needs all rows anyway)."""
         in_memory = isinstance(X, np.memmap) and getattr(self, "pretraining", None) == "greedy"
         if is_source(X) and not in_memory:
             source = self._check_source(X, reset=reset)
-            return StreamedData(source, digest=digest)
+            return StreamedData(source, digest=digest, scan=scan, min_rows=2 if reset else 1)
         return ArrayData(self._check_X(X, reset=reset))
 
     def _check_source(self, X, *, reset: bool):
@@ -282,15 +283,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         first = not hasattr(self, "module_")
         if first:
             self._validate_params()
-        data = self._fit_data(X, reset=first)
+        data = self._fit_data(X, reset=first, scan=first)  # later calls need no statistics
         if first:
             self._initialise(data)
             self.n_iter_, self.loss_curve_, self.best_loss_ = 0, [], float("inf")
             self.validation_scores_ = self.best_validation_score_ = None
             if hasattr(self, "pretraining"):
                 self.pretraining_loss_curves_ = None
-        elif not hasattr(self, "_generator"):  # a loaded model: fresh streams and optimizer
-            self._make_generators(seed_from_random_state(self.random_state))
+        else:  # under torchrun, a loaded model joins the process group too
+            init_from_env(torch.device(self.device_))
+            if not hasattr(self, "_generator"):  # a loaded model: fresh streams and optimizer
+                self._make_generators(seed_from_random_state(self.random_state))
         for constraint in self.constraints_:
             constraint.set_input_range(getattr(self, "input_range_", None))
         rank, world_size = rank_and_world()
@@ -350,6 +353,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         device = torch.device(self.device_) if device is None else device
         self._seed = seed
         self._generator = make_generator(seed)  # shuffling, splits and weights: on the CPU
+        self._order_generator = make_generator(seed + 1)  # streamed chunk order (all ranks)
         self._noise_generator = (  # input corruption: on the batches' device
             self._generator if device.type == "cpu" else make_generator(seed, device)
         )
@@ -416,6 +420,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if not is_source(X):
             return compute(self._check_X(X, reset=False))
         source = self._check_source(X, reset=False)
+        if source.n_rows == 0:
+            raise DataFileError(f"{source.path or 'X'} has no rows; give data with rows.")
         out = None
         for index, (start, stop) in enumerate(source.chunks):
             part = compute(check_chunk(source.read_chunk(index), source, start))

@@ -10,6 +10,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import Tensor, nn
 
+from ..io.sources import is_source, open_source
 from ..nn import ACTIVATIONS, AutoencoderNet, ConvDecoder, ConvEncoder
 from ..training import map_batches
 from ._runtime import resolve_device
@@ -257,6 +258,12 @@ class ConvAutoencoder(BaseAutoencoder):
             self.image_shape_ = tuple(shape) if shape else self._infer_image_shape(
                 source.n_features)
             self.input_ndim_ = 4 if shape else 2
+        elif source.image_shape and tuple(source.image_shape) != self.image_shape_:
+            raise ValueError(
+                f"{source.path or 'X'} holds images of shape {tuple(source.image_shape)}, but "
+                f"{type(self).__name__} expects {self.image_shape_} (the images it was fitted "
+                "on); pass images of that shape."
+            )
         return source
 
     def _fit_scaler(self, stats, scaling: str) -> tuple[np.ndarray, np.ndarray]:
@@ -326,7 +333,7 @@ class ConvAutoencoder(BaseAutoencoder):
 
     def reconstruct(self, X):
         """The model's reconstruction of X, in X's layout (4-D in, 4-D out; 2-D in, 2-D out)."""
-        images = _ndim(X) == 4
+        images = _ndim(X) == 4 or (is_source(X) and open_source(X).image_shape is not None)
         recon = super().reconstruct(X)
         return self._as_images(recon) if images else recon
 

@@ -7,8 +7,8 @@ of same-size images) and ``ArraySource`` (any sliceable array, e.g. a ``np.memma
 estimators take a source, or a path that ``open_source`` turns into one, wherever they take an
 array: ``Autoencoder().fit("big.npy")``.
 
-Only one or two chunks are in memory at a time, so the peak memory of a streamed fit depends on
-``chunk_rows`` and not on the number of rows. Every problem is a ``DataFileError`` naming the
+A streamed fit holds a few pools of chunks at a time (``aekit.training.data.ChunkBatches``), so
+its peak memory depends on ``chunk_rows`` and not on the number of rows. Every problem is a ``DataFileError`` naming the
 file and the fix.
 """
 
@@ -70,9 +70,11 @@ class ArraySource(RowSource):
     With a ``np.memmap`` the operating system may count the file pages read so far in the
     process's resident memory; they are page cache and are handed back under memory pressure.
     For a strict bound give the ``.npy`` path instead: ``NpySource`` reads with plain file reads.
+    Values are taken as stored, as the estimators take an array; ``scale`` multiplies them (e.g.
+    ``1 / 255`` for 8-bit images).
     """
 
-    def __init__(self, array, chunk_rows: int | None = None):
+    def __init__(self, array, chunk_rows: int | None = None, scale: float | None = None):
         shape = tuple(getattr(array, "shape", ()))
         if len(shape) not in (2, 4):
             raise DataFileError(
@@ -87,7 +89,7 @@ class ArraySource(RowSource):
         self.n_features = int(np.prod(shape[1:]))
         self.image_shape = tuple(int(s) for s in shape[1:]) if len(shape) == 4 else None
         self.dtype = np.dtype(np.float64 if array.dtype == np.float64 else np.float32)
-        self._unit = np.dtype(array.dtype) == np.uint8 and self.image_shape is not None
+        self.scale = scale
         self.path = str(getattr(array, "filename", "") or "")
         self.chunks = self._make_chunks(chunk_rows)
 
@@ -95,17 +97,22 @@ class ArraySource(RowSource):
         start, stop = self.chunks[index]
         rows = np.asarray(self.array[start:stop]).reshape(stop - start, self.n_features)
         rows = rows.astype(self.dtype, copy=True)
-        return rows / np.float32(255.0) if self._unit else rows
+        if self.scale is not None:
+            rows *= self.dtype.type(self.scale)
+        return rows
 
 
 class NpySource(RowSource):
-    """A ``.npy`` file of rows (2-D) or images (4-D, uint8 images are divided by 255).
+    """A ``.npy`` file of rows (2-D) or images (4-D: n, channels, height, width).
 
     Reads each chunk with one positioned file read into a fresh buffer: memory holds the chunk,
     not the file (a memory map would put every page read into the process's resident set).
+    Values are taken as stored, as the estimators take an array; ``scale`` multiplies them (e.g.
+    ``1 / 255`` for 8-bit images).
     """
 
-    def __init__(self, path: str | os.PathLike, chunk_rows: int | None = None):
+    def __init__(self, path: str | os.PathLike, chunk_rows: int | None = None,
+                 scale: float | None = None):
         self.path = str(path)
         shape, fortran, dtype, offset = _npy_header(Path(path))
         if dtype.kind not in "biuf":
@@ -123,10 +130,10 @@ class NpySource(RowSource):
         self.n_rows = int(shape[0])
         self.n_features = int(np.prod(shape[1:]))
         self.image_shape = tuple(int(s) for s in shape[1:]) if len(shape) == 4 else None
-        self._file_dtype, self._offset = dtype, offset
+        self.file_dtype, self._offset = dtype, offset
         self._row_bytes = self.n_features * dtype.itemsize
         self.dtype = np.dtype(np.float64 if dtype == np.float64 else np.float32)
-        self._unit = dtype == np.uint8 and self.image_shape is not None
+        self.scale = scale
         expected = offset + self.n_rows * self._row_bytes
         if os.path.getsize(path) < expected:
             raise DataFileError(
@@ -137,14 +144,16 @@ class NpySource(RowSource):
 
     def read_chunk(self, index: int) -> np.ndarray:
         start, stop = self.chunks[index]
-        raw = np.empty((stop - start, self.n_features), self._file_dtype)
+        raw = np.empty((stop - start, self.n_features), self.file_dtype)
         with open(self.path, "rb") as f:
             f.seek(self._offset + start * self._row_bytes)
             got = f.readinto(memoryview(raw).cast("B"))
         if got != raw.nbytes:
             raise DataFileError(f"{self.path} changed or was truncated while being read.")
         rows = raw if raw.dtype == self.dtype else raw.astype(self.dtype)
-        return rows / np.float32(255.0) if self._unit else rows
+        if self.scale is not None:
+            rows *= self.dtype.type(self.scale)
+        return rows
 
     def fingerprint(self) -> dict:
         return {**super().fingerprint(), "path": os.path.abspath(self.path)}

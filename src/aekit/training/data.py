@@ -92,7 +92,7 @@ class ChunkBatches:
 
     def __init__(self, read_chunk, chunk_sizes: list[int], batch_size: int,
                  device: torch.device | str = "cpu", rank: int = 0, world_size: int = 1,
-                 mix: int = 4):
+                 mix: int = 4, order_generator: torch.Generator | None = None):
         self.read_chunk = read_chunk
         self.chunk_sizes = [int(n) for n in chunk_sizes]
         self.batch_size = int(batch_size)
@@ -100,6 +100,7 @@ class ChunkBatches:
         self.rank, self.world_size = int(rank), int(world_size)
         self.mix = max(1, int(mix))
         self.n_samples = sum(self.chunk_sizes)
+        self._order_generator = order_generator
         if self.world_size > 1 and sum(1 for n in self.chunk_sizes if n) < self.world_size:
             raise ValueError(
                 f"Streaming under {self.world_size} processes needs at least as many chunks "
@@ -110,18 +111,20 @@ class ChunkBatches:
     def _plan(self, generator, shuffle: bool) -> tuple[list[int], int, int | None]:
         """This process's chunks, its batch size and the number of steps (None: all rows).
 
-        Under DDP the chunk order comes from a generator of its own, seeded by one draw from
-        ``generator`` on the first epoch (when every process's generator is in the same state):
-        the row shuffles that follow consume each process's generator differently, and every
-        process must draw the same order in every epoch.
+        Under DDP the chunk order comes from ``order_generator``, which every process holds in
+        the same state (the row shuffles consume each process's ``generator`` differently, and
+        every process must draw the same order in every epoch); without one, a generator seeded
+        by one draw from ``generator`` on the first epoch. Empty chunks are left out before the
+        chunks are dealt, so that no process is dealt only empty ones.
         """
-        n = len(self.chunk_sizes)
+        nonempty = [i for i, size in enumerate(self.chunk_sizes) if size]
         if shuffle and self.world_size > 1:
-            if getattr(self, "_order_generator", None) is None:
+            if self._order_generator is None:
                 seed = int(torch.randint(2**62, (1,), generator=generator))
                 self._order_generator = torch.Generator().manual_seed(seed)
             generator = self._order_generator
-        order = torch.randperm(n, generator=generator).tolist() if shuffle else list(range(n))
+        order = ([nonempty[i] for i in torch.randperm(len(nonempty), generator=generator).tolist()]
+                 if shuffle else nonempty)
         if self.world_size == 1:
             return order, self.batch_size, None
         local = max(1, self.batch_size // self.world_size)
@@ -137,7 +140,6 @@ class ChunkBatches:
         from concurrent.futures import ThreadPoolExecutor
 
         chunks, size, steps = self._plan(generator, shuffle)
-        chunks = [i for i in chunks if self.chunk_sizes[i]]
         pools = [chunks[k : k + self.mix] for k in range(0, len(chunks), self.mix)]
         pin = self.device.type == "cuda"
         done, carry = 0, None
