@@ -278,7 +278,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         The first call (on an unfitted model) fixes the architecture and the scaling from the
         data it is given, so it should be representative; later calls keep both and continue
         the optimizer's state. ``n_iter_`` counts the calls and ``loss_curve_`` gets one value per
-        call. Early stopping does not apply; there is no validation split.
+        call. Early stopping does not apply (no validation split), nor does greedy pretraining.
         """
         first = not hasattr(self, "module_")
         if first:
