@@ -329,6 +329,17 @@ MEMORY_SCRIPT = textwrap.dedent(
     warnings.simplefilter("ignore")
     params = dict(n_components=8, hidden_layer_sizes=(32,), batch_size=256, random_state=0)
     Autoencoder(max_iter=1, **params).fit(np.load(sys.argv[2])[:512])  # warm up torch
+    if sys.argv[4] == "detector":  # OutlierDetector streamed: fit, then score the file
+        from aekit import OutlierDetector
+
+        before = status("VmRSS")
+        detector = OutlierDetector(Autoencoder(max_iter=1, **params), random_state=0)
+        detector.fit(NpySource(sys.argv[1], chunk_rows=500))
+        errors = detector.score_samples(NpySource(sys.argv[1], chunk_rows=500))
+        growth = status("VmHWM") - before
+        flagged = detector.predict(np.load(sys.argv[3])) == -1  # clean rows: about fpr=0.01
+        print(growth, len(errors), flagged.mean())
+        sys.exit(0)
     if sys.argv[4] == "npy":  # positioned reads: the whole resident set stays small
         before = status("VmRSS")
         model = Autoencoder(max_iter=1, **params).fit(NpySource(sys.argv[1], chunk_rows=1000))
@@ -358,24 +369,20 @@ MEMORY_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("reader", ["npy", "memmap"])
-def test_fit_on_a_file_larger_than_the_memory_budget_reaches_the_in_memory_loss(tmp_path,
-                                                                                 reader):
-    """A 78 MB .npy file, read by position (``NpySource``) or memory-mapped (``np.load(...,
-    mmap_mode="r")``), is fitted for one epoch and scored with the process's memory growing by
-    under 32 MB, and the model is as good as eight epochs over an in-memory eighth of it (the
-    file holds that eighth eight times, shuffled: the same data and the same number of steps)."""
+def _memory_run(tmp_path, reader, n_rows=80000):
+    """Run MEMORY_SCRIPT on a 78 MB ``big.npy`` (written unless ``n_rows`` says it holds
+    fewer rows) and check that the memory it reports grew by under MEMORY_BUDGET."""
     rng = np.random.RandomState(0)
     basis = rng.randn(6, 256)
     small = (rng.randn(10000, 6) @ basis + 0.1 * rng.randn(10000, 256)).astype(np.float32)
     held_out = (rng.randn(1000, 6) @ basis + 0.1 * rng.randn(1000, 256)).astype(np.float32)
-    big = np.tile(small, (8, 1))[rng.permutation(80000)]
-    np.save(tmp_path / "big.npy", big)
+    if n_rows == 80000:
+        big = np.tile(small, (8, 1))[rng.permutation(80000)]
+        np.save(tmp_path / "big.npy", big)
+        assert big.nbytes > 2 * MEMORY_BUDGET
+        del big
     np.save(tmp_path / "small.npy", small)
     np.save(tmp_path / "held_out.npy", held_out)
-    budget = 32 << 20
-    assert big.nbytes > 2 * budget
-    del big
     script = tmp_path / "memory.py"
     script.write_text(MEMORY_SCRIPT)
     out = subprocess.run(
@@ -384,16 +391,44 @@ def test_fit_on_a_file_larger_than_the_memory_budget_reaches_the_in_memory_loss(
         capture_output=True, text=True, timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    growth, n_scored, streamed_error = out.stdout.split()
-    assert int(n_scored) == 80000
-    assert int(growth) < budget, f"peak memory grew by {int(growth) / 2**20:.1f} MB"
+    growth, n_scored, result = out.stdout.split()
+    (tmp_path / "growth").write_text(growth)
+    assert int(n_scored) == n_rows
+    assert int(growth) < MEMORY_BUDGET, f"peak memory grew by {int(growth) / 2**20:.1f} MB"
+    return small, held_out, float(result)
 
+
+MEMORY_BUDGET = 32 << 20
+
+
+@pytest.mark.parametrize("reader", ["npy", "memmap"])
+def test_fit_on_a_file_larger_than_the_memory_budget_reaches_the_in_memory_loss(tmp_path,
+                                                                                 reader):
+    """A 78 MB .npy file, read by position (``NpySource``) or memory-mapped (``np.load(...,
+    mmap_mode="r")``), is fitted for one epoch and scored with the process's memory growing by
+    under 32 MB, and the model is as good as eight epochs over an in-memory eighth of it (the
+    file holds that eighth eight times, shuffled: the same data and the same number of steps)."""
+    small, held_out, streamed_error = _memory_run(tmp_path, reader)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         in_memory = Autoencoder(n_components=8, hidden_layer_sizes=(32,), batch_size=256,
                                 max_iter=8, n_iter_no_change=100, random_state=0).fit(small)
     memory_error = in_memory.reconstruction_error(held_out).mean()
     assert abs(float(streamed_error) / memory_error - 1) < 0.15, (streamed_error, memory_error)
+
+
+def test_outlier_detector_fits_and_scores_a_file_larger_than_the_memory_budget(tmp_path):
+    """The same 78 MB file through ``OutlierDetector``: its memory grows by under 32 MB too,
+    by about as much as for a quarter of the file (chunks, a sample of 1,024 rows and torch's
+    own buffers do not grow with the rows; 17 bytes per row do), and clean rows it never saw
+    are flagged at about its default false-positive rate of 1%."""
+    _, _, flagged = _memory_run(tmp_path, "detector")
+    assert flagged < 0.05, flagged
+    whole = int((tmp_path / "growth").read_text())
+    np.save(tmp_path / "big.npy", np.load(tmp_path / "big.npy")[:20000])
+    _memory_run(tmp_path, "detector", n_rows=20000)
+    quarter = int((tmp_path / "growth").read_text())
+    assert whole - quarter < 8 << 20, (whole, quarter)
 
 
 # ---------------------------------------------------------------------------- DDP streaming
@@ -439,7 +474,116 @@ def test_two_processes_stream_their_own_chunks_and_learn_like_one(tmp_path):
     assert 0.8 < ratio < 1.25, ratio
 
 
-def test_outlier_detector_names_what_to_do_with_a_path(tmp_path):
-    np.save(tmp_path / "x.npy", _low_rank(50))
-    with pytest.raises(ValueError, match="OutlierDetector takes an array.*Autoencoder"):
-        aekit.OutlierDetector().fit(tmp_path / "x.npy")
+# ---------------------------------------------------------------------------- OutlierDetector
+def _with_outliers(n=3000, n_outliers=30, seed=0):
+    """Low-rank rows with ``n_outliers`` rows pushed off the structure in one feature each."""
+    X = _low_rank(n, seed=seed).astype(np.float64)
+    rng = np.random.RandomState(seed + 1)
+    rows = rng.choice(n, n_outliers, replace=False)
+    X[rows, rng.randint(0, X.shape[1], n_outliers)] += 8 * X.std()
+    y = np.zeros(n, dtype=int)
+    y[rows] = 1
+    return X, y
+
+
+DETECTOR_MEMBER = dict(n_components=4, hidden_layer_sizes=(32,), batch_size=128, max_iter=15)
+
+
+def test_outlier_detector_streams_a_file_and_scores_it_like_the_array(tmp_path):
+    from sklearn.metrics import roc_auc_score
+
+    X, y = _with_outliers()
+    np.save(tmp_path / "x.npy", X)
+    source = NpySource(tmp_path / "x.npy", chunk_rows=250)
+    det = aekit.OutlierDetector(Autoencoder(**DETECTOR_MEMBER), random_state=0).fit(source)
+    assert det.n_features_in_ == 24 and len(det.train_scores_) == 3000
+    assert 200 < det.n_calibration_ < 400  # each row held out with probability 0.1
+    # scoring the file chunk by chunk gives what scoring the array gives
+    scores = det.score_samples(tmp_path / "x.npy")
+    np.testing.assert_array_equal(scores, det.score_samples(X))
+    np.testing.assert_allclose(-scores, det.train_scores_, rtol=1e-12)
+    np.testing.assert_array_equal(det.predict(source), det.predict(X))
+    np.testing.assert_array_equal(det.p_values(source), det.p_values(X))
+    np.testing.assert_array_equal(det.feature_errors(source), det.feature_errors(X))
+    streamed, whole = det.explain(source, top_k=2), det.explain(X, top_k=2)
+    for key in ("features", "indices", "errors", "shares"):
+        np.testing.assert_array_equal(streamed[key], whole[key])
+    # it finds the planted outliers, and names their feature, as well as a fit on the array
+    in_memory = aekit.OutlierDetector(Autoencoder(**DETECTOR_MEMBER), random_state=0).fit(X)
+    auc_file, auc_array = (roc_auc_score(y, -d.score_samples(X)) for d in (det, in_memory))
+    assert auc_file > 0.97 and abs(auc_file - auc_array) < 0.02, (auc_file, auc_array)
+    X_clean = _low_rank(20, seed=5).astype(np.float64)
+    X_clean[np.arange(20), np.arange(20)] += 8 * X.std()
+    assert (det.explain(X_clean, top_k=1).indices[:, 0] == np.arange(20)).mean() >= 0.9
+    det.save(tmp_path / "det.aekit")
+    np.testing.assert_array_equal(aekit.load(tmp_path / "det.aekit").score_samples(source), scores)
+
+
+def test_streamed_detector_trains_on_the_training_rows_only_and_samples_the_scaler(
+        tmp_path, monkeypatch):
+    from aekit.estimators import _outlier_stream
+
+    X, _ = _with_outliers(2000)
+    np.save(tmp_path / "x.npy", X)
+    source = NpySource(tmp_path / "x.npy", chunk_rows=128)
+    # a file that fits the sample budget: the scaler is that of the same training rows in memory
+    det = aekit.OutlierDetector(Autoencoder(**{**DETECTOR_MEMBER, "max_iter": 1}),
+                                random_state=0).fit(source)
+    train = -det.train_scores_  # the held-out rows are those whose scores calibrate
+    held_out = np.isin(-train, det._calibration_scores)
+    assert held_out.sum() == det.n_calibration_
+    center, spread = aekit.estimators.outlier._robust_scaler(X[~held_out])
+    np.testing.assert_allclose(det._scale_center, center)
+    np.testing.assert_allclose(det._scale_spread, spread)
+    rows = _outlier_stream.TrainingRows(source, held_out, det._scale_chunk)
+    assert rows.n_rows == (~held_out).sum()
+    np.testing.assert_allclose(_rows(rows), det._scale(X[~held_out]), rtol=1e-5, atol=1e-6)
+    # a file larger than the budget: a random sample of rows sets the scaler
+    monkeypatch.setattr(_outlier_stream, "SAMPLE_VALUES", 24 * 300)
+    sampled = aekit.OutlierDetector(Autoencoder(**{**DETECTOR_MEMBER, "max_iter": 1}),
+                                    random_state=0).fit(source)
+    assert not np.allclose(sampled._scale_center, center)  # not the full-data medians ...
+    np.testing.assert_allclose(sampled._scale_center, center, atol=0.25 * spread.mean())  # ~
+
+
+def test_streamed_detector_with_a_conv_model_on_a_4d_npy_and_on_a_memmap(tmp_path):
+    images = np.random.RandomState(0).rand(120, 1, 8, 8).astype(np.float32) * 0.2
+    images[:3, :, 2:6, 2:6] = 1.0  # three outliers with a bright square
+    np.save(tmp_path / "img.npy", images)
+    conv = ConvAutoencoder(n_components=4, conv_channels=(4,), max_iter=5, batch_size=16)
+    det = aekit.OutlierDetector(conv, random_state=0).fit(tmp_path / "img.npy")
+    assert det.estimators_[0].image_shape_ == (1, 8, 8)
+    scores = det.score_samples(tmp_path / "img.npy")
+    np.testing.assert_array_equal(scores, det.score_samples(images.reshape(120, -1)))
+    assert set(np.argsort(scores)[:3]) == {0, 1, 2}
+    table = _low_rank(300).astype(np.float64)
+    np.save(tmp_path / "t.npy", table)
+    memmap = np.load(tmp_path / "t.npy", mmap_mode="r")
+    dense = aekit.OutlierDetector(Autoencoder(**{**DETECTOR_MEMBER, "max_iter": 2}),
+                                  random_state=0).fit(memmap)
+    np.testing.assert_array_equal(dense.score_samples(memmap), dense.score_samples(table))
+    with pytest.raises(ValueError, match="has 24 features, but OutlierDetector is expecting"):
+        aekit.OutlierDetector(Autoencoder(**{**DETECTOR_MEMBER, "max_iter": 1}),
+                              random_state=0).fit(tmp_path / "img.npy").score_samples(memmap)
+
+
+def test_streamed_detector_names_parquet_columns_in_its_explanations(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    X, _ = _with_outliers(1200)
+    names = [f"sensor_{j}" for j in range(X.shape[1])]
+    pq.write_table(pa.table({n: X[:, j] for j, n in enumerate(names)}),
+                   tmp_path / "x.parquet", row_group_size=200)
+    det = aekit.OutlierDetector(Autoencoder(**DETECTOR_MEMBER), random_state=0)
+    det.fit(tmp_path / "x.parquet")
+    assert list(det.feature_names_in_) == names
+    odd = X[:1].copy()
+    odd[0, 7] += 8 * X.std()
+    pq.write_table(pa.table({n: odd[:, j] for j, n in enumerate(names)}), tmp_path / "odd.parquet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. no "X does not have valid feature names"
+        assert det.explain(tmp_path / "odd.parquet", top_k=1).features[0, 0] == "sensor_7"
+    pq.write_table(pa.table({n: X[:, j] for j, n in enumerate(reversed(names))}),
+                   tmp_path / "swapped.parquet")
+    with pytest.raises(ValueError, match="give the same columns in the same order"):
+        det.score_samples(tmp_path / "swapped.parquet")

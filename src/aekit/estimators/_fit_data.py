@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from ..io.data import DataFileError
-from ..io.sources import RowSource
+from ..io.sources import RowSource, is_source, open_source
 from ..training import TensorBatches
 from ..training.data import ChunkBatches, release_freed_memory
 from ._scaling import ColumnStats, apply_scaler
@@ -68,6 +68,52 @@ def check_chunk(rows: np.ndarray, source: RowSource, start: int) -> np.ndarray:
             f"{start + 1}; rescale them before fitting."
         )
     return rows
+
+
+def check_source(estimator, X, *, reset: bool) -> RowSource:
+    """Open ``X`` as a source; record its features on ``estimator`` (``reset``) or check them
+    against the fitted ones."""
+    source = open_source(X)
+    names = source.feature_names
+    if reset:
+        estimator.n_features_in_ = source.n_features
+        if names is not None:
+            estimator.feature_names_in_ = np.asarray(names, dtype=object)
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return source
+    what, name = source.path or "X", type(estimator).__name__
+    if source.n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"{what} has {source.n_features} features, but {name} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if fitted is not None and names is not None and list(fitted) != list(names):
+        raise ValueError(
+            f"{what} has columns {names[:5]}..., but {name} was fitted on "
+            f"{list(fitted)[:5]}...; give the same columns in the same order."
+        )
+    return source
+
+
+def over_rows(X, compute, *, check_array, check_source) -> np.ndarray:
+    """``compute(rows)`` on ``check_array(X)``, or chunk by chunk when ``X`` is data on disk
+    (``check_source(X)`` opens it; memory: one chunk and the result). Results are stacked
+    along the first axis."""
+    if not is_source(X):
+        return compute(check_array(X))
+    source = check_source(X)
+    if source.n_rows == 0:
+        raise DataFileError(f"{source.path or 'X'} has no rows; give data with rows.")
+    out = None
+    for index, (start, stop) in enumerate(source.chunks):
+        part = compute(check_chunk(source.read_chunk(index), source, start))
+        release_freed_memory()
+        if out is None:
+            out = np.empty((source.n_rows, *part.shape[1:]), part.dtype)
+        out[start:stop] = part
+    return out
 
 
 class StreamedData:

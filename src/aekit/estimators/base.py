@@ -20,8 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor, nn
 
 from ..constraints import resolve_constraints
-from ..io.data import DataFileError
-from ..io.sources import is_source, open_source
+from ..io.sources import is_source
 from ..training import (
     Checkpointing,
     ReconstructionObjective,
@@ -31,9 +30,8 @@ from ..training import (
     train,
 )
 from ..training.checkpoint import saved_seed
-from ..training.data import release_freed_memory
 from ..training.distributed import init_from_env, rank_and_world
-from ._fit_data import ArrayData, StreamedData, check_chunk
+from ._fit_data import ArrayData, StreamedData, check_source, over_rows
 from ._runtime import make_generator, resolve_device, resolve_precision, seed_from_random_state
 from ._scaling import (
     SCALINGS,
@@ -185,27 +183,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _check_source(self, X, *, reset: bool):
         """Open ``X`` as a source and check (``reset=False``) or record its features."""
-        source = open_source(X)
-        names = source.feature_names
-        if reset:
-            self.n_features_in_ = source.n_features
-            if names is not None:
-                self.feature_names_in_ = np.asarray(names, dtype=object)
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-            return source
-        if source.n_features != self.n_features_in_:
-            raise ValueError(
-                f"{source.path or 'X'} has {source.n_features} features, but "
-                f"{type(self).__name__} is expecting {self.n_features_in_} features as input."
-            )
-        fitted = getattr(self, "feature_names_in_", None)
-        if fitted is not None and names is not None and list(fitted) != list(names):
-            raise ValueError(
-                f"{source.path or 'X'} has columns {names[:5]}..., but {type(self).__name__} "
-                f"was fitted on {list(fitted)[:5]}...; give the same columns in the same order."
-            )
-        return source
+        return check_source(self, X, reset=reset)
 
     def fit(self, X, y=None):
         """Train the autoencoder on ``X`` (``y`` is ignored).
@@ -417,19 +395,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _over_rows(self, X, compute) -> np.ndarray:
         """``compute(rows)`` on a checked array, or chunk by chunk on data streamed from disk
         (memory: one chunk and the result)."""
-        if not is_source(X):
-            return compute(self._check_X(X, reset=False))
-        source = self._check_source(X, reset=False)
-        if source.n_rows == 0:
-            raise DataFileError(f"{source.path or 'X'} has no rows; give data with rows.")
-        out = None
-        for index, (start, stop) in enumerate(source.chunks):
-            part = compute(check_chunk(source.read_chunk(index), source, start))
-            release_freed_memory()
-            if out is None:
-                out = np.empty((source.n_rows, *part.shape[1:]), part.dtype)
-            out[start:stop] = part
-        return out
+        return over_rows(X, compute, check_array=lambda X: self._check_X(X, reset=False),
+                         check_source=lambda X: self._check_source(X, reset=False))
 
     def transform(self, X):
         """The codes of ``X`` (an array, or data on disk as for ``fit``): array of shape

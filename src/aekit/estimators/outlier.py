@@ -17,7 +17,6 @@ changed after fitting without retraining (``set_threshold``, ``calibrate``).
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -31,8 +30,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..io.sources import RowSource
-from ..training.objective import elementwise_loss
+from ..io.sources import is_source
+from ..training.objective import elementwise_loss, per_sample_error
+from ._fit_data import check_source, over_rows
+from ._outlier_stream import StreamScan, TrainingRows
 from .autoencoder import Autoencoder
 from .base import BaseAutoencoder
 
@@ -63,7 +64,9 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
     ``OutlierDetector(random_state=0).fit(X)`` is the one-line use, on tables and on flattened
     images alike: it trains a dense autoencoder sized from ``X``. Pass any aekit autoencoder
     (``Autoencoder(...)``, convolutional ones, with constraints) as ``estimator`` to use it
-    instead; it is cloned at fit, so the object passed is never changed.
+    instead; it is cloned at fit, so the object passed is never changed. ``X`` may also be
+    data on disk (a ``.npy`` or Parquet path, an image folder, an ``aekit.io`` source, a
+    ``np.memmap``): fitting and scoring then read it a chunk at a time (see ``fit``).
 
     Parameters
     ----------
@@ -192,28 +195,40 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         )
 
     def _check_X(self, X, *, reset: bool) -> np.ndarray:
-        if isinstance(X, (str, os.PathLike, RowSource)):
-            raise ValueError(
-                "OutlierDetector takes an array: it holds out rows to set its threshold and "
-                "scores its training data. For data larger than memory, fit an Autoencoder on "
-                "the file (it streams) and threshold its score_samples, or fit the detector on "
-                "a sample, e.g. np.load(path, mmap_mode='r')[:100_000]."
-            )
         return validate_data(
             self, X, reset=reset, dtype=[np.float64, np.float32],
             ensure_min_samples=2 if reset else 1,
         )
 
+    def _over_rows(self, X, compute) -> np.ndarray:
+        """``compute`` on the rows of an array, or chunk by chunk on data on disk."""
+        return over_rows(X, compute, check_array=lambda X: self._check_X(X, reset=False),
+                         check_source=lambda X: check_source(self, X, reset=False))
+
     def _scale(self, X: np.ndarray) -> np.ndarray:
         return ((X - self._scale_center) / self._scale_spread).astype(np.float32)
+
+    def _scale_chunk(self, rows: np.ndarray) -> np.ndarray:
+        """``_scale`` for a fresh chunk read from disk: in place, in float32 (training only;
+        scores go through ``_scale``, so a file and an array score the same)."""
+        rows = rows.astype(np.float32, copy=False)
+        rows -= self._scale_center.astype(np.float32)
+        rows /= self._scale_spread.astype(np.float32)
+        return rows
 
     def fit(self, X, y=None):
         """Train the autoencoder(s) on ``X`` and set the threshold (``y`` is ignored).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; it may contain some outliers.
+        X : array-like of shape (n_samples, n_features), or data on disk
+            Training data; it may contain some outliers. Data on disk (a path to a ``.npy``
+            file, a Parquet file or folder, a folder of images, an ``aekit.io`` source or a
+            ``np.memmap``) is streamed a chunk at a time: the rows are held out with
+            probability ``validation_fraction`` each, the robust scaler and the code statistics
+            come from a random sample of the training rows (all of them when they fit in
+            2^18 values), and memory holds a few chunks plus 17 bytes per row (the held-out mark and
+            the scores; ``train_scores_`` keeps 8 of them).
         y : ignored
 
         Returns
@@ -231,25 +246,23 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
                 f"fpr={self.fpr!r} needs held-out rows, but validation_fraction=None; set "
                 "validation_fraction (e.g. 0.1), or fit and then call calibrate(X_clean, fpr=...)."
             )
-        X = self._check_X(X, reset=True)
-        n_samples, n_features = X.shape
         rng = check_random_state(self.random_state)
-
-        if self.validation_fraction is None:
-            train_idx, cal_idx = np.arange(n_samples), np.arange(0)
+        if is_source(X):
+            source = check_source(self, X, reset=True)
+            scan = StreamScan(source, self.validation_fraction, rng)
+            held_out, sample, low, high = scan.held_out, scan.sample, scan.low, scan.high
+            n_train = scan.n_train
+            del scan
         else:
-            n_cal = min(max(1, round(self.validation_fraction * n_samples)), n_samples - 2)
-            if n_cal < 1:
-                train_idx, cal_idx = np.arange(n_samples), np.arange(0)
-            else:
-                order = rng.permutation(n_samples)
-                train_idx, cal_idx = np.sort(order[n_cal:]), np.sort(order[:n_cal])
-        X_train = X[train_idx]
+            X = self._check_X(X, reset=True)
+            held_out = self._held_out_rows(len(X), rng)
+            sample = X[~held_out]
+            low, high, n_train = float(sample.min()), float(sample.max()), len(sample)
+        n_features = self.n_features_in_
 
         # Images (many features, all in [0, 1]) keep their pixel scale and are scored by their
         # reconstruction; tables are scaled robustly and scored by both parts.
-        in_unit = float(X_train.min()) >= 0.0 and float(X_train.max()) <= 1.0
-        image_like = in_unit and n_features >= 256
+        image_like = low >= 0.0 and high <= 1.0 and n_features >= 256
         self.scaling_ = self.scaling
         if self.scaling == "auto":
             self.scaling_ = "none" if image_like else "robust"
@@ -257,14 +270,16 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         if self.anomaly_score == "auto":
             self.anomaly_score_ = "reconstruction" if image_like else "combined"
         if self.scaling_ == "robust":
-            self._scale_center, self._scale_spread = _robust_scaler(X_train)
+            self._scale_center, self._scale_spread = _robust_scaler(sample)
         else:
             self._scale_center = np.zeros(n_features)
             self._scale_spread = np.ones(n_features)
-        Xs_train = self._scale(X_train)
+        sample = self._scale(sample)
+        training_rows = (TrainingRows(source, held_out, self._scale_chunk) if is_source(X)
+                         else sample)
 
         template = (
-            self._default_estimator(len(train_idx), n_features, image_like)
+            self._default_estimator(n_train, n_features, image_like)
             if self.estimator is None else self.estimator
         )
         self.estimators_ = []
@@ -273,13 +288,13 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
             with warnings.catch_warnings():
                 if self.estimator is None:  # its short training is deliberate, not a failure
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                member.fit(Xs_train)
+                member.fit(training_rows)
             self.estimators_.append(member)
+        del training_rows
 
-        self._fit_code_statistics(Xs_train)
-        self.train_scores_ = self._anomaly_scores(self._scale(X))
-        self._calibration_scores = self.train_scores_[cal_idx]
-        self.n_calibration_ = int(len(cal_idx))
+        self._fit_code_statistics(sample, X, held_out)
+        self._calibration_scores = self.train_scores_[held_out]
+        self.n_calibration_ = int(held_out.sum())
         if self.contamination != "auto":
             self._set_threshold_contamination(float(self.contamination))
         elif self.n_calibration_ == 0:  # nothing held out: flag 1% of the training rows
@@ -289,25 +304,58 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
                                     warn=self.fpr is not None)
         return self
 
-    def _fit_code_statistics(self, Xs_train: np.ndarray) -> None:
-        """Per member: code mean and precision, and the medians that normalize both parts."""
+    def _held_out_rows(self, n_samples: int, rng) -> np.ndarray:
+        """Exactly ``validation_fraction`` of the rows (rounded; at least one, leaving two)."""
+        held_out = np.zeros(n_samples, dtype=bool)
+        if self.validation_fraction is not None:
+            n_cal = min(max(1, round(self.validation_fraction * n_samples)), n_samples - 2)
+            if n_cal >= 1:
+                held_out[rng.permutation(n_samples)[:n_cal]] = True
+        return held_out
+
+    def _fit_code_statistics(self, sample: np.ndarray, X, held_out: np.ndarray) -> None:
+        """Per member: the code mean and precision (from the scaled training ``sample``), then
+        the scores of every row of ``X`` (one pass) and the medians over the training rows
+        that normalize both parts of the score."""
         from sklearn.covariance import LedoitWolf
 
         self._code_location, self._code_precision = [], []
-        self._reconstruction_median, self._code_median = [], []
-        for member in self.estimators_:
-            errors = _reconstruction_errors(member, Xs_train)
-            self._reconstruction_median.append(_positive(np.median(errors)))
-            if self.anomaly_score_ == "combined":
-                codes = member.transform(Xs_train).astype(np.float64)
-                cov = LedoitWolf().fit(codes)
-                location, precision = cov.location_, cov.get_precision()
-                self._code_location.append(location)
-                self._code_precision.append(precision)
-                dist = _mahalanobis(codes, location, precision)
-                self._code_median.append(_positive(np.median(dist)))
+        if self.anomaly_score_ == "combined":
+            for member in self.estimators_:
+                cov = LedoitWolf().fit(member.transform(sample).astype(np.float64))
+                self._code_location.append(cov.location_)
+                self._code_precision.append(cov.get_precision())
+        del sample
+        n_members = len(self.estimators_)
+        parts = self._over_rows(X, lambda rows: np.column_stack(
+            [p for i in range(n_members) for p in self._member_parts(i, self._scale(rows))]))
+        train, medians = ~held_out, []
+        self.train_scores_ = np.zeros(len(parts))
+        for column in parts.T:  # summed in the order _anomaly_scores sums them
+            medians.append(_positive(np.median(column[train])))
+            self.train_scores_ += column / medians[-1]
+        self.train_scores_ /= n_members
+        step = 2 if self.anomaly_score_ == "combined" else 1
+        self._reconstruction_median, self._code_median = medians[::step], medians[1::step]
 
     # ------------------------------------------------------------------ scores
+    def _member_parts(self, i: int, Xs: np.ndarray) -> list[np.ndarray]:
+        """Member ``i``'s reconstruction error per row, and its code distance (combined), from
+        one forward pass."""
+        member, combined = self.estimators_[i], self.anomaly_score_ == "combined"
+
+        def parts(x):  # in float64 on the CPU: squares of large errors overflow float32
+            recon, code = member.module_(x)
+            error = per_sample_error(recon.cpu().double(), x.cpu().double(), member.loss)
+            return torch.cat([error[:, None], code.cpu().double()], 1) if combined else error
+
+        X_in = member._network_input(member._check_X(Xs, reset=False))
+        out = member._check_finite(member._map(parts, X_in), "reconstruction error").numpy()
+        if not combined:
+            return [out]
+        distance = _mahalanobis(out[:, 1:], self._code_location[i], self._code_precision[i])
+        return [out[:, 0], distance]
+
     @staticmethod
     def _member_feature_errors(member: BaseAutoencoder, Xs: np.ndarray) -> np.ndarray:
         """Per-entry reconstruction loss in the network's space, laid out as the rows of X."""
@@ -322,13 +370,11 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
     def _anomaly_scores(self, Xs: np.ndarray) -> np.ndarray:
         """Higher is more abnormal: the mean over members of the normalized parts."""
         total = np.zeros(Xs.shape[0])
-        for i, member in enumerate(self.estimators_):
-            part = _reconstruction_errors(member, Xs) / self._reconstruction_median[i]
+        for i in range(len(self.estimators_)):
+            parts = self._member_parts(i, Xs)
+            total += parts[0] / self._reconstruction_median[i]
             if self.anomaly_score_ == "combined":
-                codes = member.transform(Xs).astype(np.float64)
-                dist = _mahalanobis(codes, self._code_location[i], self._code_precision[i])
-                part = part + dist / self._code_median[i]
-            total += part
+                total += parts[1] / self._code_median[i]
         return total / len(self.estimators_)
 
     def score_samples(self, X):
@@ -336,15 +382,15 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or data on disk as for ``fit``
+            (scored a chunk at a time)
 
         Returns
         -------
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        X = self._check_X(X, reset=False)
-        return -self._anomaly_scores(self._scale(X))
+        return self._over_rows(X, lambda rows: -self._anomaly_scores(self._scale(rows)))
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers, positive for inliers."""
@@ -364,7 +410,7 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or data on disk as for ``fit``
 
         Returns
         -------
@@ -401,14 +447,18 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or data on disk as for ``fit``
+            (the result is as large as the data; ``explain`` keeps only the top features)
 
         Returns
         -------
         ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self)
-        Xs = self._scale(self._check_X(X, reset=False))
+        return self._over_rows(X, self._feature_errors_of)
+
+    def _feature_errors_of(self, rows: np.ndarray) -> np.ndarray:
+        Xs = self._scale(rows)
         total = np.zeros(Xs.shape, dtype=np.float64)
         for member in self.estimators_:
             total += self._member_feature_errors(member, Xs)
@@ -423,7 +473,8 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or data on disk as for ``fit``
+            (explained a chunk at a time)
         top_k : int, default=3
             How many features to name per row (at most ``n_features_in_``).
 
@@ -436,12 +487,20 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         """
         if isinstance(top_k, bool) or not isinstance(top_k, Integral) or top_k < 1:
             raise ValueError(f"top_k must be a positive int; got {top_k!r}.")
-        errors = self.feature_errors(X)
-        top_k = min(int(top_k), errors.shape[1])
-        indices = np.argsort(-errors, axis=1, kind="stable")[:, :top_k]
-        top = np.take_along_axis(errors, indices, axis=1)
-        totals = errors.sum(axis=1, keepdims=True)
-        shares = np.divide(top, totals, out=np.zeros_like(top), where=totals > 0)
+        check_is_fitted(self)
+        top_k = min(int(top_k), self.n_features_in_)
+
+        def top_features(rows: np.ndarray) -> np.ndarray:
+            errors = self._feature_errors_of(rows)
+            indices = np.argsort(-errors, axis=1, kind="stable")[:, :top_k]
+            top = np.take_along_axis(errors, indices, axis=1)
+            totals = errors.sum(axis=1, keepdims=True)
+            shares = np.divide(top, totals, out=np.zeros_like(top), where=totals > 0)
+            return np.concatenate([indices, top, shares], axis=1)  # indices exact in float64
+
+        found = self._over_rows(X, top_features)
+        indices = found[:, :top_k].astype(np.intp)
+        top, shares = found[:, top_k:2 * top_k], found[:, 2 * top_k:]
         names = (
             np.asarray(self.feature_names_in_, dtype=object)
             if hasattr(self, "feature_names_in_")
@@ -531,7 +590,7 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X_clean : array-like of shape (n_samples, n_features)
+        X_clean : array-like of shape (n_samples, n_features), or data on disk as for ``fit``
             Rows known to be normal, not used for training.
         fpr : float in (0, 1) or None, default=None
             Also set the threshold to this false-positive rate on them. None leaves the
@@ -632,11 +691,6 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
             if self.anomaly_score_ == "combined":
                 self._code_location.append(array(f"code.{i}.location"))
                 self._code_precision.append(array(f"code.{i}.precision"))
-
-
-def _reconstruction_errors(member: BaseAutoencoder, Xs: np.ndarray) -> np.ndarray:
-    """Mean reconstruction loss per row (``feature_errors`` averaged, computed in batches)."""
-    return member.reconstruction_error(Xs).astype(np.float64)
 
 
 def _positive(value: float) -> float:

@@ -8,8 +8,8 @@ estimators take a source, or a path that ``open_source`` turns into one, whereve
 array: ``Autoencoder().fit("big.npy")``.
 
 A streamed fit holds a few pools of chunks at a time (``aekit.training.data.ChunkBatches``), so
-its peak memory depends on ``chunk_rows`` and not on the number of rows. Every problem is a ``DataFileError`` naming the
-file and the fix.
+its peak memory depends on ``chunk_rows`` and not on the number of rows. Every problem is a
+``DataFileError`` naming the file and the fix.
 """
 
 from __future__ import annotations
