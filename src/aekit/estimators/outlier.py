@@ -327,8 +327,12 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
                 self._code_precision.append(cov.get_precision())
         del sample
         n_members = len(self.estimators_)
-        parts = self._over_rows(X, lambda rows: np.column_stack(
-            [p for i in range(n_members) for p in self._member_parts(i, self._scale(rows))]))
+
+        def parts_of(rows):
+            return np.column_stack(
+                [p for i in range(n_members) for p in self._member_parts(i, self._scale(rows))])
+
+        parts = self._over_rows(X, parts_of) if is_source(X) else parts_of(X)  # X: checked
         train, medians = ~held_out, []
         self.train_scores_ = np.zeros(len(parts))
         for column in parts.T:  # summed in the order _anomaly_scores sums them
