@@ -234,3 +234,95 @@ def test_fit_stream_reads_parquet_with_an_id_column_and_an_image_folder(files):
     assert aekit.load(files / "imgs_streamed.aekit").metadata_["kind"] == "conv"
     bad = run("fit", "data.csv", "--stream", "-o", "x.aekit", cwd=files)
     assert bad.returncode == 2 and "convert it once to Parquet" in bad.stderr
+
+
+def run_here(*args, cwd):
+    """The command line in this process (``aekit.cli.main``): for tests that run many
+    commands, without a torch import per command (the console script is tested above)."""
+    import contextlib
+    import os
+    from types import SimpleNamespace
+
+    from aekit.cli import main
+
+    out, err, before = io.StringIO(), io.StringIO(), os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([str(a) for a in args])
+    finally:
+        os.chdir(before)
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
+@pytest.fixture(scope="module")
+def row_groups(files):
+    """data.parquet again, in row groups of 25 rows (5 chunks when streamed), and as .npy."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pd.read_parquet(files / "data.parquet")
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), files / "groups.parquet",
+                   row_group_size=25)
+    np.save(files / "data.npy", table.drop(columns="customer").to_numpy())
+    return files / "groups.parquet"
+
+
+@pytest.mark.parametrize("out_name", ["s.csv", "s.parquet", "s.npy"])
+def test_score_and_encode_stream_write_what_the_in_memory_commands_write(files, table_model,
+                                                                       row_groups, out_name):
+    read = {".csv": pd.read_csv, ".parquet": pd.read_parquet,
+            ".npy": lambda p: pd.DataFrame(np.load(p))}[out_name[out_name.index("."):]]
+    for command in ("score", "encode"):
+        whole_name, streamed_name = f"{command}_whole_{out_name}", f"{command}_{out_name}"
+        whole = run_here(command, table_model, "groups.parquet", "--id-column", "customer", "-o",
+                    whole_name, cwd=files)
+        streamed = run_here(command, table_model, "groups.parquet", "--id-column", "customer",
+                       "--stream", "-o", streamed_name, cwd=files)
+        assert whole.returncode == 0 and streamed.returncode == 0, (whole.stderr, streamed.stderr)
+        assert streamed.stdout == whole.stdout.replace(whole_name, streamed_name)
+        expected, got = read(files / whole_name), read(files / streamed_name)
+        assert len(got) == 120
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-6)
+    if out_name == "s.csv":  # a .npy has no ID columns: the same numbers without them
+        out = run_here("score", table_model, "data.npy", "--stream", "-o", "npy.csv", cwd=files)
+        assert out.returncode == 0, out.stderr
+        scores = pd.read_csv(files / "npy.csv")
+        assert list(scores.columns) == ["reconstruction_error", "outlier", "top_features"]
+        np.testing.assert_allclose(scores["reconstruction_error"],
+                                   pd.read_csv(files / "score_whole_s.csv")["reconstruction_error"])
+
+
+def test_score_stream_of_an_image_folder_names_the_files(files):
+    fitted = run_here("fit", "imgs", "-o", "imgs_dense.aekit", "--kind", "dense", "--epochs", "2",
+                 "--quiet", cwd=files)
+    assert fitted.returncode == 0, fitted.stderr
+    whole = run_here("score", "imgs_dense.aekit", "imgs", "-o", "imgs_whole.csv", cwd=files)
+    streamed = run_here("score", "imgs_dense.aekit", "imgs", "--stream", "-o", "imgs_streamed.csv",
+                   cwd=files)
+    assert whole.returncode == 0 and streamed.returncode == 0, (whole.stderr, streamed.stderr)
+    expected, got = pd.read_csv(files / "imgs_whole.csv"), pd.read_csv(files / "imgs_streamed.csv")
+    assert got["file"].tolist()[:2] == ["digit00.png", "digit01.png"]
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-6)
+
+
+def test_a_failed_streamed_score_leaves_the_old_output_and_no_partial_file(files, table_model):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pd.read_parquet(files / "data.parquet")
+    table.loc[100, "f3"] = np.nan  # in the 5th row group of 25 rows
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False),
+                   files / "broken.parquet", row_group_size=25)
+    folder = files / "out"
+    folder.mkdir()
+    (folder / "scores.csv").write_text("old results\n")
+    out = run("score", table_model, "broken.parquet", "--id-column", "customer", "--stream",
+              "-o", "out/scores.csv", cwd=files)
+    assert out.returncode == 2, out.stderr
+    assert "row 101" in out.stderr and "f3" in out.stderr
+    assert (folder / "scores.csv").read_text() == "old results\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["scores.csv"]  # no temporary left
+    bad = run("score", table_model, "data.npy", "--stream", "--id-column", "customer", "-o",
+              "x.csv", cwd=files)
+    assert bad.returncode == 2 and "drop --id-column" in bad.stderr, bad.stderr

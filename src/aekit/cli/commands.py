@@ -120,15 +120,19 @@ def build_estimator(o: dict[str, Any], data, verbose: int):
     return kind, Autoencoder(**common)
 
 
-def model_input(model, data) -> np.ndarray:
-    """The array the model takes: images stay 4-D for conv models, flatten for dense ones."""
+def model_input(model, data):
+    """What the model takes: images stay 4-D for conv models and flatten for dense ones;
+    streamed data is its source (rows of C*H*W pixels suit both)."""
     meta = getattr(model, "metadata_", {}) or {}
     trained_on = meta.get("data_kind")
     if trained_on and trained_on != data.kind:
         raise ValueError(
-            f"The model was trained on {_KIND_WORDS[trained_on]}, but {data.source} holds "
-            f"{_KIND_WORDS[data.kind]}; use data like the training data."
+            f"The model was trained on {_KIND_WORDS[trained_on]}, but "
+            f"{getattr(data, 'source_name', data.source)} holds {_KIND_WORDS[data.kind]}; use "
+            "data like the training data."
         )
+    if data.streamed:
+        return data.source
     if data.kind == "images" and type(model).__name__ == "Autoencoder":
         return data.X.reshape(len(data.X), -1)
     return data.X
@@ -148,7 +152,8 @@ def feature_labels(model, data) -> list[str]:
         c, h, w = data.image_shape
         return [f"c{ci}:y{y}x{x}" if c > 1 else f"y{y}x{x}"
                 for ci in range(c) for y in range(h) for x in range(w)]
-    return [f"x{i}" for i in range(int(np.prod(data.X.shape[1:])))]
+    n_features = data.n_features if data.streamed else int(np.prod(data.X.shape[1:]))
+    return [f"x{i}" for i in range(n_features)]
 
 
 def id_frame(data):
@@ -175,41 +180,21 @@ def check_output(path, folder_ok: bool = False, table: bool = True) -> None:
         )
 
 
-class _StreamedData:
-    """What ``fit_command`` needs to know of data it streams (``--stream``) instead of loading."""
-
-    def __init__(self, path, id_column: str | None):
-        from ..io.sources import NpySource, ParquetSource, open_source
-
-        parquet = Path(path).suffix.lower() in (".parquet", ".pq") or (
-            Path(path).is_dir() and any(p.suffix.lower() in (".parquet", ".pq")
-                                        for p in Path(path).iterdir()))
-        if parquet and id_column is not None:
-            self.source = ParquetSource(path, exclude=(id_column,))
-        else:
-            self.source = open_source(path)
-        if isinstance(self.source, NpySource) and self.source.image_shape and \
-                self.source.file_dtype.kind in "iu":  # 8-bit images, as read_data takes them
-            self.source.scale = 1.0 / 255.0
-        self.kind = "images" if self.source.image_shape else "table"
-        self.image_shape = self.source.image_shape
-        self.X = self.source  # what the model is fitted and scored on
-        self.source_name = str(path)
-
-
 def fit_command(args, progress: bool) -> str:
     from ..io.data import read_data
 
     check_output(args.output, table=False)
     o = resolve_options(args)
     if getattr(args, "stream", False):
-        data = _StreamedData(args.data, o["id_column"])
+        from .streamed import StreamedData
+
+        data = StreamedData(args.data, o["id_column"])
         source_name = data.source_name
     else:
         data = read_data(args.data, o["id_column"])
         source_name = data.source
     kind, model = build_estimator(o, data, verbose=1 if progress else 0)
-    X = data.X if isinstance(data, _StreamedData) else model_input(model, data)
+    X = data.X if data.streamed else model_input(model, data)
     start = time.perf_counter()
     model.fit(X)
     seconds = time.perf_counter() - start
@@ -244,46 +229,74 @@ def _write_table(path, frame) -> None:
     write_table(path, frame)
 
 
+def _read(args, model):
+    """The data of ``encode``/``score``: loaded whole, or with ``--stream`` opened as a source."""
+    from ..io.data import read_data
+
+    if getattr(args, "stream", False):
+        from .streamed import StreamedData
+
+        data = StreamedData(args.data, args.id_column)
+    else:
+        data = read_data(args.data, args.id_column)
+    return data, model_input(model, data)
+
+
+def _write_rows(path, data, X, compute) -> int:
+    """Write the ID columns and ``compute(rows)`` (a DataFrame) for every row: at once, or a
+    chunk at a time for streamed data. Returns the number of rows."""
+    import pandas as pd
+
+    from ..io.data import write_table_parts
+
+    if data.streamed:
+        return write_table_parts(path, data.frames(compute), data.source.n_rows)
+    frame = pd.concat([id_frame(data), compute(X)], axis=1)
+    _write_table(path, frame)
+    return len(frame)
+
+
 def encode_command(args, progress: bool) -> str:
     import pandas as pd
 
-    from ..io.data import read_data
-
     check_output(args.output)
     model = _load(args.model)
-    data = read_data(args.data, args.id_column)
-    codes = model.transform(model_input(model, data))
-    frame = pd.concat([id_frame(data), pd.DataFrame(codes, columns=[
-        f"code{i}" for i in range(codes.shape[1])])], axis=1)
-    _write_table(args.output, frame)
-    return f"Encoded {len(codes)} rows into {codes.shape[1]} codes: {args.output}."
+    data, X = _read(args, model)
+
+    def codes(rows):
+        values = model.transform(rows)
+        return pd.DataFrame(values, columns=[f"code{i}" for i in range(values.shape[1])])
+
+    n_rows = _write_rows(args.output, data, X, codes)
+    return f"Encoded {n_rows} rows into {model.n_components_} codes: {args.output}."
 
 
 def score_command(args, progress: bool) -> str:
     import pandas as pd
 
-    from ..io.data import read_data
-
     check_output(args.output)
     model = _load(args.model)
-    data = read_data(args.data, args.id_column)
-    X = model_input(model, data)
-    per_feature = per_feature_errors(model, X)
-    errors = per_feature.mean(axis=1)
-    threshold = float((getattr(model, "metadata_", {}) or {}).get(
-        "threshold", np.quantile(errors, 0.99)))
-    labels = feature_labels(model, data)
-    top = np.argsort(-per_feature, axis=1)[:, : args.top]
-    share = per_feature / np.maximum(per_feature.sum(axis=1, keepdims=True), 1e-300)
-    explain = ["; ".join(f"{labels[j]} ({share[i, j]:.0%})" for j in row)
-               for i, row in enumerate(top)]
-    frame = pd.concat([id_frame(data), pd.DataFrame({
-        "reconstruction_error": errors, "outlier": errors > threshold,
-        "top_features": explain})], axis=1)
-    _write_table(args.output, frame)
-    n_out = int((errors > threshold).sum())
-    return (f"Scored {len(errors)} rows: {n_out} above the threshold {threshold:.4g} "
-            f"({n_out / max(len(errors), 1):.1%}). Written to {args.output}.")
+    data, X = _read(args, model)
+    threshold = (getattr(model, "metadata_", {}) or {}).get("threshold")
+    if threshold is None:  # a model saved from Python: flag the top 1% of these rows
+        threshold = np.quantile(model.reconstruction_error(X), 0.99)
+    threshold = float(threshold)
+    labels, flagged = feature_labels(model, data), [0]
+
+    def scores(rows):
+        per_feature = per_feature_errors(model, rows)
+        errors = per_feature.mean(axis=1)
+        top = np.argsort(-per_feature, axis=1)[:, : args.top]
+        share = per_feature / np.maximum(per_feature.sum(axis=1, keepdims=True), 1e-300)
+        explain = ["; ".join(f"{labels[j]} ({share[i, j]:.0%})" for j in row)
+                   for i, row in enumerate(top)]
+        flagged[0] += int((errors > threshold).sum())
+        return pd.DataFrame({"reconstruction_error": errors, "outlier": errors > threshold,
+                             "top_features": explain})
+
+    n_rows = _write_rows(args.output, data, X, scores)
+    return (f"Scored {n_rows} rows: {flagged[0]} above the threshold {threshold:.4g} "
+            f"({flagged[0] / max(n_rows, 1):.1%}). Written to {args.output}.")
 
 
 def denoise_command(args, progress: bool) -> str:

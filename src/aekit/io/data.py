@@ -34,6 +34,7 @@ class Dataset:
     kind: str = "table"  # "table" or "images"
     source: str = ""
     names: list[str] = field(default_factory=list)  # image file names
+    streamed = False  # in memory (the command line's ``--stream`` gives a StreamedData)
 
     @property
     def image_shape(self) -> tuple[int, int, int] | None:
@@ -235,6 +236,53 @@ def write_table(path: str | os.PathLike, frame) -> None:
         raise DataFileError(
             f"Unknown output format {suffix!r} for {path}; use .csv, .parquet or .npy."
         )
+
+
+def write_table_parts(path: str | os.PathLike, frames, n_rows: int) -> int:
+    """Write DataFrames that arrive one chunk of rows at a time to one CSV, Parquet or NPY
+    file (``n_rows`` in all), atomically: the file appears only when every part is written.
+    Memory holds one part. Returns the number of rows written."""
+    from .model_file import atomic_output
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq", ".npy"):
+        raise DataFileError(
+            f"Unknown output format {suffix!r} for {path}; use .csv, .parquet or .npy."
+        )
+    written = 0
+    with atomic_output(path) as tmp:
+        writer = None
+        try:
+            for frame in frames:
+                if suffix == ".csv":
+                    frame.to_csv(tmp, mode="a" if written else "w", header=not written,
+                                 index=False)
+                elif suffix == ".npy":
+                    numeric = frame.select_dtypes("number").to_numpy()
+                    if writer is None:
+                        writer = np.lib.format.open_memmap(
+                            tmp, mode="w+", dtype=numeric.dtype, shape=(n_rows, numeric.shape[1]))
+                    writer[written:written + len(numeric)] = numeric
+                else:
+                    import pyarrow as pa
+                    import pyarrow.parquet as pq
+
+                    table = pa.Table.from_pandas(frame, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table)
+                written += len(frame)
+        finally:
+            if writer is not None:
+                if suffix == ".npy":
+                    writer.flush()
+                    del writer
+                else:
+                    writer.close()
+        if written != n_rows:
+            raise DataFileError(f"{path}: wrote {written} rows of {n_rows}; nothing was saved.")
+    return written
 
 
 def write_images(folder: str | os.PathLike, images: np.ndarray, names: list[str]) -> None:

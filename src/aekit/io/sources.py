@@ -122,11 +122,7 @@ class NpySource(RowSource):
                 f"{path} holds a {len(shape)}-D array; give rows x features (2-D) or images "
                 "(n, channels, height, width)."
             )
-        if fortran and shape[0] > 1:
-            raise DataFileError(
-                f"{path} is stored column by column (Fortran order), so rows cannot be read a "
-                "chunk at a time; save it with np.save(path, np.ascontiguousarray(X))."
-            )
+        self._shape, self._fortran = tuple(int(s) for s in shape), bool(fortran)
         self.n_rows = int(shape[0])
         self.n_features = int(np.prod(shape[1:]))
         self.image_shape = tuple(int(s) for s in shape[1:]) if len(shape) == 4 else None
@@ -144,16 +140,37 @@ class NpySource(RowSource):
 
     def read_chunk(self, index: int) -> np.ndarray:
         start, stop = self.chunks[index]
-        raw = np.empty((stop - start, self.n_features), self.file_dtype)
-        with open(self.path, "rb") as f:
-            f.seek(self._offset + start * self._row_bytes)
-            got = f.readinto(memoryview(raw).cast("B"))
-        if got != raw.nbytes:
-            raise DataFileError(f"{self.path} changed or was truncated while being read.")
+        raw = self._read_fortran(start, stop) if self._fortran else self._read_rows(start, stop)
         rows = raw if raw.dtype == self.dtype else raw.astype(self.dtype)
         if self.scale is not None:
             rows *= self.dtype.type(self.scale)
         return rows
+
+    def _read_rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of a C-order file: one positioned read."""
+        raw = np.empty((stop - start, self.n_features), self.file_dtype)
+        with open(self.path, "rb") as f:
+            f.seek(self._offset + start * self._row_bytes)
+            self._fill(f, raw)
+        return raw
+
+    def _read_fortran(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of a Fortran-order file (``np.save`` of a column-major array,
+        e.g. ``DataFrame.to_numpy()``): one positioned read per feature, then reordered."""
+        n, item = stop - start, self.file_dtype.itemsize
+        columns = np.empty((self.n_features, n), self.file_dtype)  # Fortran feature order
+        with open(self.path, "rb") as f:
+            for k in range(self.n_features):
+                f.seek(self._offset + (k * self.n_rows + start) * item)
+                self._fill(f, columns[k])
+        dims = self._shape[1:]
+        axes = (len(dims), *range(len(dims) - 1, -1, -1))  # (rows, *dims) in C order
+        return np.ascontiguousarray(
+            columns.reshape(*dims[::-1], n).transpose(axes)).reshape(n, self.n_features)
+
+    def _fill(self, f, buffer: np.ndarray) -> None:
+        if f.readinto(memoryview(buffer).cast("B")) != buffer.nbytes:
+            raise DataFileError(f"{self.path} changed or was truncated while being read.")
 
     def fingerprint(self) -> dict:
         return {**super().fingerprint(), "path": os.path.abspath(self.path)}
@@ -256,6 +273,18 @@ class ParquetSource(RowSource):
         for j, column in enumerate(table.columns):
             rows[:, j] = column.to_numpy(zero_copy_only=False)  # nulls become NaN
         return rows
+
+    def read_columns(self, index: int, columns: list[str]):
+        """Other columns of chunk ``index`` (e.g. an ID column left out of the features), as
+        a pandas DataFrame."""
+        import pyarrow.parquet as pq
+
+        file_index, group = self._groups[index]
+        handle = pq.ParquetFile(self._files[file_index])
+        missing = [c for c in columns if c not in handle.schema_arrow.names]
+        if missing:
+            raise DataFileError(f"{self._files[file_index]} has no column {missing[0]!r}.")
+        return handle.read_row_group(group, columns=list(columns)).to_pandas()
 
     def fingerprint(self) -> dict:
         return {**super().fingerprint(), "path": os.path.abspath(self.path)}

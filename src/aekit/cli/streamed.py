@@ -1,0 +1,69 @@
+"""``--stream``: the commands on data read a chunk of rows at a time instead of loaded whole.
+
+A ``.npy`` file, a Parquet file or folder, or a folder of images is opened as an ``aekit.io``
+source; ``fit`` trains on it, and ``encode``/``score`` write their output one chunk at a time
+(``aekit.io.data.write_table_parts``), so memory holds a chunk whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StreamedData:
+    """What the commands need to know of data they stream: the source, its kind, and the ID
+    columns (``--id-column`` of a Parquet file) or file names (image folders) of each chunk."""
+
+    streamed = True
+
+    def __init__(self, path, id_column: str | None):
+        from ..io.data import DataFileError
+        from ..io.sources import NpySource, ParquetSource, open_source
+
+        parquet = Path(path).suffix.lower() in (".parquet", ".pq") or (
+            Path(path).is_dir() and any(p.suffix.lower() in (".parquet", ".pq")
+                                        for p in Path(path).iterdir()))
+        if id_column is not None and not parquet:
+            raise DataFileError(
+                f"--id-column names a column, but {path} has none (only Parquet files have "
+                "named columns when streamed); drop --id-column."
+            )
+        self.id_column = id_column
+        if parquet and id_column is not None:
+            self.source = ParquetSource(path, exclude=(id_column,))
+        else:
+            self.source = open_source(path)
+        if isinstance(self.source, NpySource) and self.source.image_shape and \
+                self.source.file_dtype.kind in "iu":  # 8-bit images, as read_data takes them
+            self.source.scale = 1.0 / 255.0
+        self.kind = "images" if self.source.image_shape else "table"
+        self.image_shape = self.source.image_shape
+        self.feature_names = self.source.feature_names
+        self.n_features = self.source.n_features
+        self.X = self.source  # what the model is fitted and scored on
+        self.source_name = str(path)
+
+    def ids(self, index: int):
+        """The pass-through columns of chunk ``index`` (a DataFrame; no columns for .npy)."""
+        import pandas as pd
+
+        start, stop = self.source.chunks[index]
+        if self.id_column is not None:
+            return self.source.read_columns(index, [self.id_column]).reset_index(drop=True)
+        names = getattr(self.source, "names", None)
+        if names is not None:  # an image folder
+            return pd.DataFrame({"file": names[start:stop]})
+        return pd.DataFrame(index=range(stop - start))
+
+    def frames(self, compute):
+        """``compute(rows)`` (a DataFrame) for each chunk of checked rows, after its IDs."""
+        import pandas as pd
+
+        from ..estimators._fit_data import check_chunk
+        from ..training.data import release_freed_memory
+
+        for index, (start, _) in enumerate(self.source.chunks):
+            rows = check_chunk(self.source.read_chunk(index), self.source, start)
+            yield pd.concat([self.ids(index), compute(rows)], axis=1)
+            del rows
+            release_freed_memory()
