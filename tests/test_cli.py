@@ -326,3 +326,62 @@ def test_a_failed_streamed_score_leaves_the_old_output_and_no_partial_file(files
     bad = run("score", table_model, "data.npy", "--stream", "--id-column", "customer", "-o",
               "x.csv", cwd=files)
     assert bad.returncode == 2 and "drop --id-column" in bad.stderr, bad.stderr
+
+
+def test_score_flags_the_training_fraction_for_a_cross_entropy_model(files, row_groups):
+    """The threshold and the flagged errors are in the model's own loss (here BCE), so a
+    model's training rows are flagged at its --contamination."""
+    fitted = run_here("fit", "data.csv", "-o", "bce.aekit", "--loss", "bce", "--epochs", "3",
+                      "--contamination", "0.05", "--quiet", cwd=files)
+    assert fitted.returncode == 0, fitted.stderr
+    for extra in ((), ("--stream",)):
+        data = "data.csv" if not extra else "groups.parquet"
+        out = run_here("score", "bce.aekit", data, "--id-column", "customer", *extra, "-o",
+                       "bce.csv", cwd=files)
+        assert out.returncode == 0, out.stderr
+        flagged = pd.read_csv(files / "bce.csv")["outlier"].mean()
+        assert 0.03 <= flagged <= 0.07, flagged
+
+
+def test_stream_takes_data_as_loading_does_ids_with_nulls_images_and_empty_files(files,
+                                                                                  table_model):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # integer IDs with nulls in one row group only: every chunk keeps integer IDs
+    table = pd.read_parquet(files / "data.parquet").drop(columns="customer")
+    ids = pa.array([None if i in (60, 61) else i for i in range(120)], pa.int64())
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False).append_column("id", ids),
+                   files / "int_ids.parquet", row_group_size=25)
+    for out_name in ("ids.parquet", "ids.csv"):
+        out = run_here("score", table_model, "int_ids.parquet", "--id-column", "id", "--stream",
+                       "-o", out_name, cwd=files)
+        assert out.returncode == 0, out.stderr
+        got = (pd.read_parquet if out_name.endswith("parquet") else pd.read_csv)(files / out_name)
+        assert got["id"].isna().sum() == 2 and got["id"].dropna().tolist() == [
+            i for i in range(120) if i not in (60, 61)]
+        if out_name == "ids.csv":
+            assert (files / out_name).read_text().splitlines()[1].startswith("0,")  # not 0.0
+    # a float32 table and 0..255 float images: what loading them gives (tables in float64,
+    # images divided by 255 when they exceed 1, whatever their dtype)
+    np.save(files / "f32.npy", table.to_numpy(np.float32))
+    images = np.random.RandomState(0).randint(0, 256, (40, 1, 8, 8)).astype(np.float32)
+    np.save(files / "f255.npy", images)
+    fitted = run_here("fit", "f255.npy", "-o", "f255.aekit", "--kind", "dense", "--epochs", "2",
+                      "--quiet", cwd=files)
+    assert fitted.returncode == 0, fitted.stderr
+    for model, data in ((table_model, "f32.npy"), ("f255.aekit", "f255.npy")):
+        for command in ("encode", "score"):
+            whole = run_here(command, model, data, "-o", "whole.npy", cwd=files)
+            streamed = run_here(command, model, data, "--stream", "-o", "streamed.npy",
+                                cwd=files)
+            assert whole.returncode == 0 and streamed.returncode == 0, streamed.stderr
+            expected, got = np.load(files / "whole.npy"), np.load(files / "streamed.npy")
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+    # a file without rows is refused, as when loading it, and nothing is written
+    pq.write_table(pa.Table.from_pandas(table.iloc[:0], preserve_index=False),
+                   files / "empty.parquet")
+    out = run_here("score", table_model, "empty.parquet", "--stream", "-o", "never.csv",
+                   cwd=files)
+    assert out.returncode == 2 and "no rows" in out.stderr and not (files / "never.csv").exists()

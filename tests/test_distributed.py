@@ -72,3 +72,39 @@ def test_cli_nproc_launches_torchrun_and_writes_one_model(tmp_path):
     assert "Trained with 2 processes" in out.stdout
     assert out.stdout.count("Model written to m.aekit") == 1  # rank 0 alone reports
     assert aekit.load(tmp_path / "m.aekit").n_iter_ == 2
+
+
+UNSEEDED_SCRIPT = textwrap.dedent(
+    """
+    import sys, warnings
+    import torch.distributed as dist
+    from aekit import Autoencoder, NpySource, OutlierDetector
+    from aekit.estimators._runtime import seed_from_random_state
+
+    warnings.simplefilter("ignore")
+    member = Autoencoder(n_components=3, hidden_layer_sizes=(16,), batch_size=64, max_iter=2)
+    Autoencoder(n_components=3, hidden_layer_sizes=(16,), batch_size=64, max_iter=2).fit(
+        NpySource(sys.argv[1], chunk_rows=50))  # random_state=None: no seed in the script
+    det = OutlierDetector(member).fit(NpySource(sys.argv[1], chunk_rows=50))
+    print("rank", dist.get_rank(), "seed", seed_from_random_state(None), "held out",
+          det.n_calibration_, "threshold", repr(det.threshold_), flush=True)
+    """
+)
+
+
+def test_processes_without_a_seed_share_one_and_split_the_data_alike(tmp_path):
+    """With random_state=None each process would draw its own seed, shuffle and hold out
+    different rows, and deal different chunks (a hang or a gloo error): process 0's seed is
+    used by all."""
+    np.save(tmp_path / "x.npy", np.random.RandomState(0).rand(600, 10).astype(np.float32))
+    script = tmp_path / "unseeded.py"
+    script.write_text(UNSEEDED_SCRIPT)
+    out = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+         str(script), str(tmp_path / "x.npy")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = sorted(line for line in out.stdout.splitlines() if line.startswith("rank"))
+    assert len(lines) == 2, out.stdout
+    assert lines[0].split(" ", 2)[2] == lines[1].split(" ", 2)[2], lines  # all but the rank

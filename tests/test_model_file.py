@@ -160,3 +160,22 @@ def test_joblib_pickling_works_for_scikit_learn_users(tmp_path, fitted):
     joblib.dump(model, tmp_path / "m.joblib")
     loaded = joblib.load(tmp_path / "m.joblib")
     np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+
+
+def test_atomic_output_keeps_a_read_only_targets_mode_but_writes_first(tmp_path):
+    """The temporary file stays writable while the block writes to it by name (a writer that
+    reopens it, as pyarrow and np.save do), and takes the target's mode only at the end."""
+    import os
+    import stat
+
+    from aekit.io.model_file import atomic_output
+
+    target = tmp_path / "scores.csv"
+    target.write_text("old\n")
+    target.chmod(0o444)
+    with atomic_output(target) as tmp:
+        assert os.stat(tmp).st_mode & stat.S_IWUSR  # writable for its owner while writing
+        tmp.write_text("new\n")
+    assert target.read_text() == "new\n"
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o444
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]

@@ -431,7 +431,7 @@ def test_fit_on_a_file_larger_than_the_memory_budget_reaches_the_in_memory_loss(
 def test_outlier_detector_fits_and_scores_a_file_larger_than_the_memory_budget(tmp_path):
     """The same 78 MB file through ``OutlierDetector``: its memory grows by under 32 MB too,
     by about as much as for a quarter of the file (chunks, a sample of 1,024 rows and torch's
-    own buffers do not grow with the rows; 17 bytes per row do), and clean rows it never saw
+    own buffers do not grow with the rows; about 41 bytes per row do), and clean rows it never saw
     are flagged at about its default false-positive rate of 1%."""
     _, _, flagged = _memory_run(tmp_path, "detector")
     assert flagged < 0.05, flagged

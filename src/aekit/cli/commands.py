@@ -283,9 +283,9 @@ def score_command(args, progress: bool) -> str:
     threshold = float(threshold)
     labels, flagged = feature_labels(model, data), [0]
 
-    def scores(rows):
+    def scores(rows):  # the error in the model's loss (as the threshold); top features by
+        errors = model.reconstruction_error(rows)  # their squared error's share
         per_feature = per_feature_errors(model, rows)
-        errors = per_feature.mean(axis=1)
         top = np.argsort(-per_feature, axis=1)[:, : args.top]
         share = per_feature / np.maximum(per_feature.sum(axis=1, keepdims=True), 1e-300)
         explain = ["; ".join(f"{labels[j]} ({share[i, j]:.0%})" for j in row)

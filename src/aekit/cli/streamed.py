@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 
 class StreamedData:
     """What the commands need to know of data they stream: the source, its kind, and the ID
@@ -33,9 +35,14 @@ class StreamedData:
             self.source = ParquetSource(path, exclude=(id_column,))
         else:
             self.source = open_source(path)
-        if isinstance(self.source, NpySource) and self.source.image_shape and \
-                self.source.file_dtype.kind in "iu":  # 8-bit images, as read_data takes them
-            self.source.scale = 1.0 / 255.0
+        if self.source.n_rows == 0:
+            raise DataFileError(f"{path} has no rows; give data with rows.")
+        if isinstance(self.source, NpySource) and self.source.image_shape:
+            # images in 0..255 are divided by 255, by read_data's rule (one pass for the max)
+            peak = max(float(self.source.read_chunk(i).max(initial=0))
+                       for i in range(len(self.source.chunks)))
+            if peak > 1.0:
+                self.source.scale = 1.0 / 255.0
         self.kind = "images" if self.source.image_shape else "table"
         self.image_shape = self.source.image_shape
         self.feature_names = self.source.feature_names
@@ -64,6 +71,8 @@ class StreamedData:
 
         for index, (start, _) in enumerate(self.source.chunks):
             rows = check_chunk(self.source.read_chunk(index), self.source, start)
+            if self.kind == "table":  # as read_data gives tables: float64
+                rows = rows.astype(np.float64, copy=False)
             yield pd.concat([self.ids(index), compute(rows)], axis=1)
             del rows
             release_freed_memory()

@@ -8,14 +8,17 @@ import numbers
 import numpy as np
 import torch
 
+from ..training.distributed import from_rank_zero
+
 
 def seed_from_random_state(random_state) -> int:
-    """An int seed: the int itself, a draw from a RandomState, or fresh OS entropy for None.
+    """An int seed: the int itself, a draw from a RandomState, or fresh OS entropy for None
+    (the same on every process under torchrun, once the process group is up).
 
     Never reads or changes numpy's or torch's global RNG.
     """
-    if random_state is None:
-        return int(np.random.SeedSequence().generate_state(1)[0] & 0x7FFFFFFF)
+    if random_state is None:  # under torchrun: process 0's draw on every process
+        return from_rank_zero(int(np.random.SeedSequence().generate_state(1)[0] & 0x7FFFFFFF))
     if isinstance(random_state, numbers.Integral):
         return int(random_state) & 0x7FFFFFFF
     if isinstance(random_state, np.random.RandomState):

@@ -31,9 +31,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..io.sources import is_source
+from ..training.distributed import init_from_env, launched_by_torchrun
 from ..training.objective import elementwise_loss, per_sample_error
 from ._fit_data import check_source, over_rows
 from ._outlier_stream import StreamScan, TrainingRows
+from ._runtime import resolve_device, seed_from_random_state
 from .autoencoder import Autoencoder
 from .base import BaseAutoencoder
 
@@ -227,8 +229,9 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
             ``np.memmap``) is streamed a chunk at a time: the rows are held out with
             probability ``validation_fraction`` each, the robust scaler and the code statistics
             come from a random sample of the training rows (all of them when they fit in
-            2^18 values), and memory holds a few chunks plus 17 bytes per row (the held-out mark and
-            the scores; ``train_scores_`` keeps 8 of them).
+            2^18 values), and memory holds a few chunks plus, per row, the held-out mark and
+            the scores: ``8 * (2 * n_estimators + 3) + 1`` bytes at the peak (41 with one
+            autoencoder), of which ``train_scores_`` keeps 8.
         y : ignored
 
         Returns
@@ -246,7 +249,7 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
                 f"fpr={self.fpr!r} needs held-out rows, but validation_fraction=None; set "
                 "validation_fraction (e.g. 0.1), or fit and then call calibrate(X_clean, fpr=...)."
             )
-        rng = check_random_state(self.random_state)
+        rng = self._random_state()
         if is_source(X):
             source = check_source(self, X, reset=True)
             scan = StreamScan(source, self.validation_fraction, rng)
@@ -304,6 +307,16 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
                                     warn=self.fpr is not None)
         return self
 
+    def _random_state(self) -> np.random.RandomState:
+        """``check_random_state(random_state)``; under torchrun the process group is joined
+        first and ``None`` draws one seed on process 0 for all, so that every process holds
+        out the same rows and trains its members on the same split."""
+        if not launched_by_torchrun() or self.random_state is not None:
+            return check_random_state(self.random_state)
+        device = getattr(self.estimator, "device", "auto")
+        init_from_env(resolve_device(device, "OutlierDetector"))
+        return np.random.RandomState(seed_from_random_state(None))
+
     def _held_out_rows(self, n_samples: int, rng) -> np.ndarray:
         """Exactly ``validation_fraction`` of the rows (rounded; at least one, leaving two)."""
         held_out = np.zeros(n_samples, dtype=bool)
@@ -333,14 +346,14 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
                 [p for i in range(n_members) for p in self._member_parts(i, self._scale(rows))])
 
         parts = self._over_rows(X, parts_of) if is_source(X) else parts_of(X)  # X: checked
-        train, medians = ~held_out, []
-        self.train_scores_ = np.zeros(len(parts))
-        for column in parts.T:  # summed in the order _anomaly_scores sums them
-            medians.append(_positive(np.median(column[train])))
-            self.train_scores_ += column / medians[-1]
-        self.train_scores_ /= n_members
+        train = ~held_out
+        medians = [_positive(np.median(column[train])) for column in parts.T]
         step = 2 if self.anomaly_score_ == "combined" else 1
         self._reconstruction_median, self._code_median = medians[::step], medians[1::step]
+        self.train_scores_ = np.zeros(len(parts))
+        for i in range(n_members):
+            self.train_scores_ += self._member_score(parts.T[step * i: step * (i + 1)], i)
+        self.train_scores_ /= n_members
 
     # ------------------------------------------------------------------ scores
     def _member_parts(self, i: int, Xs: np.ndarray) -> list[np.ndarray]:
@@ -375,11 +388,15 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         """Higher is more abnormal: the mean over members of the normalized parts."""
         total = np.zeros(Xs.shape[0])
         for i in range(len(self.estimators_)):
-            parts = self._member_parts(i, Xs)
-            total += parts[0] / self._reconstruction_median[i]
-            if self.anomaly_score_ == "combined":
-                total += parts[1] / self._code_median[i]
+            total += self._member_score(self._member_parts(i, Xs), i)
         return total / len(self.estimators_)
+
+    def _member_score(self, parts, i: int) -> np.ndarray:
+        """Member ``i``'s parts, each divided by its training median, summed."""
+        score = parts[0] / self._reconstruction_median[i]
+        if self.anomaly_score_ == "combined":
+            score = score + parts[1] / self._code_median[i]
+        return score
 
     def score_samples(self, X):
         """Normality of each row: the negative anomaly score (higher is more normal).

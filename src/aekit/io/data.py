@@ -271,6 +271,8 @@ def write_table_parts(path: str | os.PathLike, frames, n_rows: int) -> int:
                     table = pa.Table.from_pandas(frame, preserve_index=False)
                     if writer is None:
                         writer = pq.ParquetWriter(tmp, table.schema)
+                    elif not table.schema.equals(writer.schema, check_metadata=False):
+                        table = _cast_like(table, writer.schema, path, written)
                     writer.write_table(table)
                 written += len(frame)
         finally:
@@ -283,6 +285,17 @@ def write_table_parts(path: str | os.PathLike, frames, n_rows: int) -> int:
         if written != n_rows:
             raise DataFileError(f"{path}: wrote {written} rows of {n_rows}; nothing was saved.")
     return written
+
+
+def _cast_like(table, schema, path, row: int):
+    """A chunk's table in the types of the first chunk's (e.g. IDs all null in one chunk)."""
+    try:
+        return table.cast(schema)
+    except Exception:  # noqa: BLE001 - pyarrow raises several types for a failed cast
+        raise DataFileError(
+            f"{path}: the columns change type at row {row + 1} ({table.schema.types} after "
+            f"{schema.types}); give the ID column one type, or write .csv instead."
+        ) from None
 
 
 def write_images(folder: str | os.PathLike, images: np.ndarray, names: list[str]) -> None:

@@ -160,10 +160,11 @@ def atomic_output(path: str | os.PathLike):
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
     try:
-        # mkstemp makes the file private (0600): give it the mode a plain open() would
+        yield Path(tmp)
+        # mkstemp makes the file private (0600): give it the mode a plain open() would (only
+        # now: a read-only target's mode would have stopped the writes above)
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
         os.chmod(tmp, mode)
-        yield Path(tmp)
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)

@@ -284,7 +284,10 @@ class ParquetSource(RowSource):
         missing = [c for c in columns if c not in handle.schema_arrow.names]
         if missing:
             raise DataFileError(f"{self._files[file_index]} has no column {missing[0]!r}.")
-        return handle.read_row_group(group, columns=list(columns)).to_pandas()
+        # integers and booleans keep their type when a row group has nulls (pandas would
+        # turn that group's integers into floats, and the chunks' types would differ)
+        return handle.read_row_group(group, columns=list(columns)).to_pandas(
+            types_mapper=_nullable_pandas_type)
 
     def fingerprint(self) -> dict:
         return {**super().fingerprint(), "path": os.path.abspath(self.path)}
@@ -321,6 +324,20 @@ class ImageFolderSource(RowSource):
 
     def fingerprint(self) -> dict:
         return {**super().fingerprint(), "path": os.path.abspath(self.path)}
+
+
+def _nullable_pandas_type(arrow_type):
+    """pandas' nullable dtype for Arrow integers and booleans (None: the default)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if pa.types.is_boolean(arrow_type):
+        return pd.BooleanDtype()
+    if pa.types.is_integer(arrow_type):
+        name = str(arrow_type)  # int8 ... uint64 -> Int8 ... UInt64
+        return pd.api.types.pandas_dtype("U" + name[1:].capitalize() if name[0] == "u"
+                                         else name.capitalize())
+    return None
 
 
 def is_source(X) -> bool:

@@ -47,6 +47,15 @@ def init_from_env(device: torch.device) -> torch.device:
     return device
 
 
+def from_rank_zero(value: int) -> int:
+    """Process 0's ``value`` on every process (a seed drawn from fresh entropy must be the
+    same everywhere, or the processes shuffle and split the data differently)."""
+    if not is_distributed():
+        return value
+    own = value if dist.get_rank() == 0 else 0
+    return int(all_reduce_sum(torch.tensor(float(own))).item())
+
+
 def all_reduce_sum(value: torch.Tensor) -> torch.Tensor:
     """Sum a CPU tensor over all processes (identity without a process group)."""
     if not is_distributed():
