@@ -385,3 +385,28 @@ def test_stream_takes_data_as_loading_does_ids_with_nulls_images_and_empty_files
     out = run_here("score", table_model, "empty.parquet", "--stream", "-o", "never.csv",
                    cwd=files)
     assert out.returncode == 2 and "no rows" in out.stderr and not (files / "never.csv").exists()
+
+
+def test_denoise_stream_writes_what_denoise_writes_for_tables_and_image_folders(files,
+                                                                                table_model,
+                                                                                row_groups):
+    for extra, out_name in (((), "dn_whole.csv"), (("--stream",), "dn_streamed.csv")):
+        out = run_here("denoise", table_model, "groups.parquet", "--id-column", "customer",
+                       *extra, "-o", out_name, cwd=files)
+        assert out.returncode == 0, out.stderr
+    whole, streamed = (pd.read_csv(files / n) for n in ("dn_whole.csv", "dn_streamed.csv"))
+    assert list(streamed.columns) == ["customer"] + [f"f{i}" for i in range(12)]
+    pd.testing.assert_frame_equal(streamed, whole, check_exact=False, rtol=1e-6)
+
+    fitted = run_here("fit", "imgs", "-o", "imgs_conv.aekit", "--epochs", "1", "--quiet",
+                      cwd=files)
+    assert fitted.returncode == 0, fitted.stderr
+    for extra, folder in (((), "dn_imgs_whole"), (("--stream",), "dn_imgs_streamed")):
+        out = run_here("denoise", "imgs_conv.aekit", "imgs", *extra, "-o", folder, cwd=files)
+        assert out.returncode == 0 and "Denoised 30 images" in out.stdout, out.stderr
+    names = sorted(p.name for p in (files / "dn_imgs_streamed").iterdir())
+    assert names == sorted(p.name for p in (files / "imgs").iterdir())
+    for name in names:
+        a = np.asarray(Image.open(files / "dn_imgs_whole" / name), dtype=int)
+        b = np.asarray(Image.open(files / "dn_imgs_streamed" / name), dtype=int)
+        assert np.abs(a - b).max() <= 1  # the same pixels, to 8-bit rounding

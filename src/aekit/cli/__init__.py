@@ -65,7 +65,7 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--id-column", help="column passed through as the row ID")
         if name == "score":
             p.add_argument("--top", type=int, default=3, help="features to name per row")
-        if name in ("encode", "score"):
+        if name in ("encode", "score", "denoise"):
             p.add_argument("--stream", action="store_true",
                            help="read DATA (.npy, Parquet, image folder) a chunk at a time and "
                                 "write the output as it goes: for data larger than memory")

@@ -302,19 +302,38 @@ def score_command(args, progress: bool) -> str:
 def denoise_command(args, progress: bool) -> str:
     import pandas as pd
 
-    from ..io.data import read_data, write_images
+    from ..io.data import write_images
 
     model = _load(args.model)
-    data = read_data(args.data, args.id_column)
-    recon = model.reconstruct(model_input(model, data))
+    data, X = _read(args, model)
     if data.kind == "images":
-        names = data.names or [f"image_{i:05d}.png" for i in range(len(recon))]
+        if data.streamed:  # a chunk of images at a time, named like the inputs
+            from ..estimators._fit_data import check_chunk
+
+            for index, (start, stop) in enumerate(data.source.chunks):
+                rows = check_chunk(data.source.read_chunk(index), data.source, start)
+                recon = model.reconstruct(rows)
+                write_images(args.output, np.clip(recon.reshape(-1, *data.image_shape), 0, 1),
+                             _image_names(data, start, stop))
+            return f"Denoised {data.source.n_rows} images into {args.output}/."
+        recon = model.reconstruct(X)
+        names = data.names or _image_names(data, 0, len(recon))
         write_images(args.output, np.clip(recon.reshape(data.X.shape), 0, 1), names)
         return f"Denoised {len(recon)} images into {args.output}/."
-    columns = data.feature_names or [f"x{i}" for i in range(recon.shape[1])]
-    _write_table(args.output, pd.concat([id_frame(data), pd.DataFrame(recon, columns=columns)],
-                                        axis=1))
-    return f"Denoised {len(recon)} rows: {args.output}."
+    check_output(args.output)
+    columns = data.feature_names or [f"x{i}" for i in range(model.n_features_in_)]
+
+    def reconstruction(rows):
+        return pd.DataFrame(model.reconstruct(rows), columns=columns)
+
+    n_rows = _write_rows(args.output, data, X, reconstruction)
+    return f"Denoised {n_rows} rows: {args.output}."
+
+
+def _image_names(data, start: int, stop: int) -> list[str]:
+    """The input file names of images ``start:stop`` (image folders), else numbered names."""
+    names = getattr(data.source, "names", None) if data.streamed else data.names
+    return names[start:stop] if names else [f"image_{i:05d}.png" for i in range(start, stop)]
 
 
 def report_command(args, progress: bool) -> str:
