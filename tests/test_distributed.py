@@ -33,7 +33,8 @@ SCRIPT = textwrap.dedent(
     model = Autoencoder(**PARAMS).fit(X)  # joins torchrun's process group by itself
     assert dist.is_initialized() and dist.get_world_size() == 2
     model.save(sys.argv[1])  # only rank 0 writes
-    print("rank", dist.get_rank(), "epochs", model.n_iter_, "rows", sum(seen), flush=True)
+    # one string, one write: torchrun's processes share stdout, unbuffered
+    print(f"rank {dist.get_rank()} epochs {model.n_iter_} rows {sum(seen)}", flush=True)
     """
 ).replace("PARAMS", repr(PARAMS))
 
