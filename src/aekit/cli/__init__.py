@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..errors import AekitError
+
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -98,6 +100,10 @@ def _demo(args: argparse.Namespace, progress: bool) -> str:
 
     if args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1; got {args.epochs}.")
+    if args.report:  # refused before training, not after it
+        from .commands import check_output
+
+        check_output(args.report, table=False)
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -106,18 +112,18 @@ def _demo(args: argparse.Namespace, progress: bool) -> str:
     with warnings.catch_warnings():  # the demo trains for a fixed number of epochs
         warnings.simplefilter("ignore", ConvergenceWarning)
         rows, model, (X_test, y_test) = run_demo(random_state=args.seed, max_iter=args.epochs)
-    lines = [
+    print("\n".join([
         format_rows(rows),
         "MSE: held-out reconstruction error in pixel units (denoising: noisy input vs clean).",
         "acc: logistic regression trained on the codes; PCA columns use the same code size.",
-    ]
-    if args.report:
-        from ..reports import write_report
+    ]), flush=True)  # the results first: the report below is extra
+    if not args.report:
+        return ""
+    from ..reports import write_report
 
-        write_report(args.report, model, X_test, y_test, image_shape=(1, 8, 8),
-                     title="aekit demo: undercomplete autoencoder on digits (held-out part)")
-        lines.append(f"Report written to {args.report}.")
-    return "\n".join(lines)
+    write_report(args.report, model, X_test, y_test, image_shape=(1, 8, 8),
+                 title="aekit demo: undercomplete autoencoder on digits (held-out part)")
+    return f"Report written to {args.report}."
 
 
 def _launch_processes(args: argparse.Namespace, argv: list[str]) -> str:
@@ -166,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.quiet:
                 warnings.simplefilter("ignore")
             summary = _run(args, argv)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, AekitError) as exc:
         if args.debug:
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -177,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     from ..training.distributed import is_main_process
 
-    if is_main_process():
+    if is_main_process() and summary:
         print(summary)
     return 0
 

@@ -78,8 +78,11 @@ class GaussianNoise(Constraint):
 class SaltAndPepperNoise(Constraint):
     """Set a fraction ``rate`` of the entries to the low or the high value (each half the time).
 
-    ``low``/``high`` default to each feature's minimum and maximum over the batch, so the noise
-    fits data in [0, 1] and standardized data alike; give them to fix the values (e.g. 0 and 1).
+    The values are the data's own domain where the estimator knows it: on data whose network
+    input lies in [0, 1] (images and other data left unscaled or min-max scaled) pepper is 0 and
+    salt is 1, as in a salt-and-pepper corrupted image. Where no domain is known (standardized
+    data), they are each feature's minimum and maximum over the batch. Give ``low``/``high`` to
+    fix them (in network units).
     """
 
     name = "salt_and_pepper_noise"
@@ -99,13 +102,35 @@ class SaltAndPepperNoise(Constraint):
                 f"SaltAndPepperNoise needs low <= high; got low={self.low}, high={self.high}."
             )
 
+    def reset(self) -> None:
+        self._input_range = None
+
+    def set_input_range(self, input_range: tuple[float, float] | None) -> None:
+        self._input_range = input_range
+
+    def _values(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The pepper and salt values: given, the data's domain, or the batch's extremes."""
+        domain = getattr(self, "_input_range", None)
+        if self.low is not None:
+            low = torch.tensor(float(self.low))
+        elif domain is not None:
+            low = torch.tensor(float(domain[0]))
+        else:
+            low = x.amin(dim=0, keepdim=True)
+        if self.high is not None:
+            high = torch.tensor(float(self.high))
+        elif domain is not None:
+            high = torch.tensor(float(domain[1]))
+        else:
+            high = x.amax(dim=0, keepdim=True)
+        return low.to(x), high.to(x)
+
     def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
-        low = x.amin(dim=0, keepdim=True) if self.low is None else torch.tensor(self.low)
-        high = x.amax(dim=0, keepdim=True) if self.high is None else torch.tensor(self.high)
+        low, high = self._values(x)
         u = _rand_like(x, generator)
         hit = u < self.rate  # which entries are corrupted
         salt = u < self.rate / 2  # half of them (u is uniform) go high
-        out = torch.where(salt, high.to(x), low.to(x).expand_as(x))
+        out = torch.where(salt, high.expand_as(x), low.expand_as(x))
         return torch.where(hit, out, x)
 
 

@@ -49,7 +49,7 @@ class ArrayData:
         n_val = min(max(1, round(validation_fraction * n)), n - 1)
         order = torch.randperm(n, generator=generator)
         return (TensorBatches(data[order[n_val:]], size, device, rank, world_size),
-                TensorBatches(data[order[:n_val]], size, device))
+                TensorBatches(data[order[:n_val]], size, device, rank, world_size))
 
 
 def check_chunk(rows: np.ndarray, source: RowSource, start: int) -> np.ndarray:

@@ -143,7 +143,8 @@ def greedy_pretrain(
                 TensorBatches(x_train, batch_size, device, rank, world_size),
                 level_config,
                 validation_data=(
-                    None if x_val is None else TensorBatches(x_val, batch_size, device)
+                    None if x_val is None else TensorBatches(x_val, batch_size, device, rank,
+                                                             world_size)
                 ),
                 generator=generator,
                 noise_generator=noise_generator,

@@ -1,14 +1,16 @@
-"""Seeds, devices and precision: resolved per fit, never at import or in ``__init__``."""
+"""Seeds and devices: resolved per fit, never at import or in ``__init__``."""
 
 from __future__ import annotations
 
-import functools
 import numbers
 
 import numpy as np
 import torch
 
 from ..training.distributed import from_rank_zero
+from ..training.runtime import resolve_device
+
+__all__ = ["make_generator", "resolve_device", "seed_from_random_state"]
 
 
 def seed_from_random_state(random_state) -> int:
@@ -34,67 +36,3 @@ def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gener
     gen = torch.Generator(device=device)
     gen.manual_seed(seed)
     return gen
-
-
-def resolve_device(device, owner: str = "Autoencoder") -> torch.device:
-    """``"auto"`` picks CUDA, then MPS, then the CPU; an unavailable device is a clear error."""
-    if isinstance(device, torch.device):
-        device = str(device)
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(
-            f"The 'device' parameter of {owner} must be 'auto', 'cpu', 'cuda', 'cuda:N' or "
-            f"'mps'. Got {device!r} instead."
-        ) from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} but CUDA is not available to this torch build; "
-            "use device='auto' or device='cpu'."
-        )
-    if resolved.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise ValueError(
-                f"device={device!r} but MPS is not available; use device='auto' or 'cpu'."
-            )
-    return resolved
-
-
-@functools.cache
-def cpu_has_fast_bf16() -> bool:
-    """True where the CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool({"avx512_bf16", "amx_bf16"} & flags)
-    except OSError:
-        pass
-    return False
-
-
-def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for training (None: plain float32).
-
-    ``"auto"`` trains in bf16 (fp32 master weights) only where bf16 is fast: CUDA GPUs that
-    support it and CPUs with AVX512-BF16/AMX. On other CPUs bf16 is emulated and many times
-    slower, so ``"auto"`` stays in float32 there. Inference always runs in float32.
-    """
-    if precision == "float32":
-        return None
-    if precision == "bfloat16":
-        return torch.bfloat16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
-    if device.type == "cpu" and cpu_has_fast_bf16():
-        return torch.bfloat16
-    return None

@@ -64,8 +64,19 @@ class Autoencoder(BaseAutoencoder):
     tol : float, default=1e-4
         Relative improvement of the monitored loss/score that counts as progress.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
-        Training precision. "auto" uses bf16 autocast (fp32 master weights) only on hardware
-        with fast bf16 (CUDA, AVX512-BF16/AMX CPUs); inference is always float32.
+        Training precision. "auto" uses bf16 autocast (fp32 master weights) only where it is
+        faster and as accurate: CUDA GPUs with bf16, and CPUs with AVX512-BF16/AMX for models
+        and batches with enough matrix work per step (about 1e8 floating-point operations,
+        e.g. 784-256-32 at batch 256; see ``aekit.training.runtime``). The choice depends on the
+        hardware, the layer sizes and the batch size only (never on a timing) and is recorded in
+        ``precision_``. Inference is always float32.
+    n_threads : int or None, default=None
+        torch intra-op threads for fitting and inference. None: one thread for small work
+        (below about 3e7 floating-point operations per step, where a second thread only adds
+        waiting), else the threads torch has (``torch.get_num_threads()``); -1: always those;
+        an int: that many. The process's own setting is restored when each call returns. On
+        a machine shared with other busy processes, ``n_threads=1`` avoids threads that spin
+        waiting for a taken core.
     random_state : int, RandomState or None, default=None
         Seeds weights, shuffling and noise through a private generator (global RNGs untouched).
     device : str, default="auto"
@@ -144,6 +155,7 @@ class Autoencoder(BaseAutoencoder):
         n_iter_no_change=10,
         tol=1e-4,
         precision="auto",
+        n_threads=None,
         random_state=None,
         device="auto",
         verbose=0,
@@ -168,6 +180,7 @@ class Autoencoder(BaseAutoencoder):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.precision = precision
+        self.n_threads = n_threads
         self.random_state = random_state
         self.device = device
         self.verbose = verbose

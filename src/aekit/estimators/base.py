@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor, nn
 
@@ -32,7 +32,8 @@ from ..training import (
 from ..training.checkpoint import saved_seed
 from ..training.distributed import init_from_env, rank_and_world
 from ._fit_data import ArrayData, StreamedData, check_source, over_rows
-from ._runtime import make_generator, resolve_device, resolve_precision, seed_from_random_state
+from ..training.runtime import Workload, choose_precision, choose_threads, torch_threads
+from ._runtime import make_generator, resolve_device, seed_from_random_state
 from ._scaling import (
     SCALINGS,
     apply_scaler,
@@ -63,6 +64,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None],
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "verbose": ["verbose"],
@@ -202,53 +204,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         -------
         self
         """
-        self._validate_params()
-        data = self._fit_data(X, reset=True, digest=self.checkpoint_dir is not None)
-        self._initialise(data)
-        device, generator = torch.device(self.device_), self._generator
-        rank, world_size = rank_and_world()
-        checkpointing = self._checkpointing(data)
-        config = self._training_config(self.max_iter, early_stopping=self.early_stopping)
-        fraction = self.validation_fraction if self.early_stopping else None
-        train_batches, val_batches = data.batches(
-            self, generator, validation_fraction=fraction, device=device, rank=rank,
-            world_size=world_size,
-        )
-        if getattr(self, "pretraining", None) == "greedy":  # stacked autoencoders
-            from ._pretraining import greedy_pretrain
-
-            if data.streamed:
-                raise ValueError(
-                    "pretraining='greedy' trains each level on the codes of the level below, "
-                    "which needs the data in memory; load X as an array, or stream it with "
-                    "pretraining=None."
-                )
-            self.pretraining_loss_curves_ = greedy_pretrain(
-                self.module_, train_batches.data,
-                None if val_batches is None else val_batches.data,
-                loss=self.loss, constraints=self.constraints_, input_range=self.input_range_,
-                batch_size=self.batch_size, device=device, config=config,
-                generator=generator, noise_generator=self._noise_generator,
-            )
-        elif hasattr(self, "pretraining"):
-            self.pretraining_loss_curves_ = None
-        result = train(
-            self.module_,
-            ReconstructionObjective(self.loss, self.constraints_),
-            train_batches,
-            config,
-            validation_data=val_batches,
-            generator=generator,
-            noise_generator=self._noise_generator,
-            checkpointing=checkpointing,
-        )
-        self._optimizer = result.optimizer
-        self.n_iter_ = result.n_iter
-        self.loss_curve_ = result.loss_curve
-        self.best_loss_ = result.best_loss
-        self.validation_scores_ = result.validation_scores
-        self.best_validation_score_ = result.best_validation_score
-        return self
+        return self._fit(X, incremental=False)
 
     def partial_fit(self, X, y=None):
         """Train one epoch on ``X`` (an array or data on disk, as for ``fit``), continuing.
@@ -258,22 +214,87 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         the optimizer's state. ``n_iter_`` counts the calls and ``loss_curve_`` gets one value per
         call. Early stopping does not apply (no validation split), nor does greedy pretraining.
         """
-        first = not hasattr(self, "module_")
+        return self._fit(X, incremental=True)
+
+    def _fit(self, X, *, incremental: bool):
+        """The one fit path: ``fit`` (``incremental=False``) trains from scratch up to
+        ``max_iter`` epochs; ``partial_fit`` trains one epoch, continuing a fitted model."""
+        first = not incremental or not hasattr(self, "module_")
         if first:
             self._validate_params()
-        data = self._fit_data(X, reset=first, scan=first)  # later calls need no statistics
+        data = self._fit_data(X, reset=first, scan=first,  # later calls need no statistics
+                              digest=not incremental and self.checkpoint_dir is not None)
         if first:
             self._initialise(data)
-            self.n_iter_, self.loss_curve_, self.best_loss_ = 0, [], float("inf")
-            self.validation_scores_ = self.best_validation_score_ = None
-            if hasattr(self, "pretraining"):
-                self.pretraining_loss_curves_ = None
         else:  # under torchrun, a loaded model joins the process group too
             init_from_env(torch.device(self.device_))
             if not hasattr(self, "_generator"):  # a loaded model: fresh streams and optimizer
                 self._make_generators(seed_from_random_state(self.random_state))
-        for constraint in self.constraints_:
-            constraint.set_input_range(getattr(self, "input_range_", None))
+            for constraint in self.constraints_:
+                constraint.set_input_range(getattr(self, "input_range_", None))
+        with torch_threads(choose_threads(self.n_threads, self._workload.flops(self.batch_size))):
+            if incremental:
+                self._train_one_epoch(data, first)
+            else:
+                self._train(data)
+        return self
+
+    def _train(self, data) -> None:
+        device, generator = torch.device(self.device_), self._generator
+        rank, world_size = rank_and_world()
+        config = self._training_config(self.max_iter, early_stopping=self.early_stopping)
+        fraction = self.validation_fraction if self.early_stopping else None
+        train_batches, val_batches = data.batches(
+            self, generator, validation_fraction=fraction, device=device, rank=rank,
+            world_size=world_size,
+        )
+        self._pretrain(data, train_batches, val_batches, config)
+        result = train(
+            self.module_,
+            ReconstructionObjective(self.loss, self.constraints_),
+            train_batches,
+            config,
+            validation_data=val_batches,
+            generator=generator,
+            noise_generator=self._noise_generator,
+            checkpointing=self._checkpointing(data),
+        )
+        self._optimizer = result.optimizer
+        self.n_iter_ = result.n_iter
+        self.loss_curve_ = result.loss_curve
+        self.best_loss_ = result.best_loss
+        self.validation_scores_ = result.validation_scores
+        self.best_validation_score_ = result.best_validation_score
+
+    def _pretrain(self, data, train_batches, val_batches, config) -> None:
+        """Greedy layer-wise pretraining (stacked autoencoders) where the model asks for it."""
+        if not hasattr(self, "pretraining"):
+            return
+        self.pretraining_loss_curves_ = None
+        if self.pretraining != "greedy":
+            return
+        from ._pretraining import greedy_pretrain
+
+        if data.streamed:
+            raise ValueError(
+                "pretraining='greedy' trains each level on the codes of the level below, "
+                "which needs the data in memory; load X as an array, or stream it with "
+                "pretraining=None."
+            )
+        self.pretraining_loss_curves_ = greedy_pretrain(
+            self.module_, train_batches.data,
+            None if val_batches is None else val_batches.data,
+            loss=self.loss, constraints=self.constraints_, input_range=self.input_range_,
+            batch_size=self.batch_size, device=torch.device(self.device_), config=config,
+            generator=self._generator, noise_generator=self._noise_generator,
+        )
+
+    def _train_one_epoch(self, data, first: bool) -> None:
+        if first:
+            self.n_iter_, self.loss_curve_, self.best_loss_ = 0, [], float("inf")
+            self.validation_scores_ = self.best_validation_score_ = None
+            if hasattr(self, "pretraining"):
+                self.pretraining_loss_curves_ = None
         rank, world_size = rank_and_world()
         batches, _ = data.batches(self, self._generator, validation_fraction=None,
                                   device=torch.device(self.device_), rank=rank,
@@ -290,7 +311,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.n_iter_ += 1
         self.loss_curve_ = [*self.loss_curve_, *result.loss_curve]
         self.best_loss_ = min(self.best_loss_, result.best_loss)
-        return self
+
+    @property
+    def _workload(self) -> Workload:
+        """The size of the network's work per sample (measured once per network)."""
+        cached = getattr(self, "_workload_cache", None)
+        if cached is None or cached[0] is not self.module_:
+            sample = self._to_network(torch.zeros(1, self.n_features_in_)).shape[1:]
+            cached = self._workload_cache = (self.module_, Workload(self.module_, sample))
+        return cached[1]
 
     def _initialise(self, data) -> None:
         """From the training data: scaling, activations, architecture, constraints, the network
@@ -324,7 +353,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.module_ = module.to(device)
         self.constraints_ = constraints
         self.device_ = str(device)
-        self.precision_ = "bfloat16" if resolve_precision(self.precision, device) else "float32"
+        autocast = choose_precision(self.precision, device, self._workload, self.batch_size)
+        self.precision_ = "bfloat16" if autocast is not None else "float32"
         self._optimizer = None
 
     def _make_generators(self, seed: int, device: torch.device | None = None) -> None:
@@ -343,7 +373,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             tol=float(self.tol),
             n_iter_no_change=self.n_iter_no_change,
             early_stopping=early_stopping,
-            autocast_dtype=resolve_precision(self.precision, torch.device(self.device_)),
+            autocast_dtype=torch.bfloat16 if self.precision_ == "bfloat16" else None,
             verbose=int(self.verbose),
             owner=type(self).__name__,
         )
@@ -373,19 +403,24 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _map(self, fn, X: Tensor) -> Tensor:
         """Batched inference in chunks of one fixed size, the last one zero-padded.
 
-        Matrix-product kernels pick their blocking by batch size, which moves results by a
-        float32 ulp; a fixed size makes each row's output independent of the rows it came with
-        (the same row gives the same code alone, in a subset or in any order).
+        Matrix-product and convolution kernels pick their blocking by batch size, which moves
+        results by a float32 ulp; a fixed size makes each row's output independent of the rows
+        it came with (the same row gives the same code alone, in a subset or in any order).
         """
         size = self._inference_batch_size()
+        memory_format = getattr(self, "_memory_format", torch.contiguous_format)
 
         def padded(batch: Tensor) -> Tensor:
             n = batch.shape[0]
-            if n < size:  # (n, features) -> (size, features)
+            if n < size:  # (n, ...) -> (size, ...): rows, images, or codes for decode
                 batch = torch.cat([batch, batch.new_zeros((size - n, *batch.shape[1:]))])
+                if batch.dim() == 4:
+                    batch = batch.contiguous(memory_format=memory_format)
             return fn(batch)[:n]
 
-        return map_batches(self.module_, padded, X, size, self.device_)
+        threads = choose_threads(self.n_threads, self._workload.flops(size))
+        with torch_threads(threads):
+            return map_batches(self.module_, padded, X, size, self.device_)
 
     @staticmethod
     def _as_dtype(result: Tensor, like: np.ndarray) -> np.ndarray:

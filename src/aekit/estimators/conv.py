@@ -12,12 +12,11 @@ from torch import Tensor, nn
 
 from ..io.sources import is_source, open_source
 from ..nn import ACTIVATIONS, AutoencoderNet, ConvDecoder, ConvEncoder
-from ..training import map_batches
 from ._runtime import resolve_device
 from ._scaling import fit_scaler
 from .base import BaseAutoencoder
 
-_INFERENCE_CHUNK = 64  # rows per inference batch (see ConvAutoencoder._map)
+_INFERENCE_CHUNK = 64  # rows per inference batch (see BaseAutoencoder._map)
 
 
 def _ndim(X) -> int | None:
@@ -87,6 +86,10 @@ class ConvAutoencoder(BaseAutoencoder):
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
     precision : {"auto", "float32", "bfloat16"}, default="auto"
+        As for ``Autoencoder``; "auto" also keeps float32 for networks with a one-position
+        feature map (the CPU's bf16 convolution gradients are unreliable there).
+    n_threads : int or None, default=None
+        As for ``Autoencoder``.
     random_state : int, RandomState or None, default=None
     device : str, default="auto"
         "auto" (CUDA, else MPS, else CPU), "cpu", "cuda", "cuda:N" or "mps". On CPU and CUDA the
@@ -156,6 +159,7 @@ class ConvAutoencoder(BaseAutoencoder):
         n_iter_no_change=10,
         tol=1e-4,
         precision="auto",
+        n_threads=None,
         random_state=None,
         device="auto",
         verbose=0,
@@ -181,6 +185,7 @@ class ConvAutoencoder(BaseAutoencoder):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.precision = precision
+        self.n_threads = n_threads
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -308,24 +313,8 @@ class ConvAutoencoder(BaseAutoencoder):
         return module.to(memory_format=self._memory_format)
 
     # ------------------------------------------------------------------ inference
-    def _map(self, fn, X: Tensor) -> Tensor:
-        """Batched inference in chunks of one fixed size, the last one zero-padded.
-
-        Convolution kernels pick their algorithm by batch size, which moves results by a float32
-        ulp; a fixed size makes every row's output independent of the rows it came with (the
-        same image gives the same code alone, in a subset, or in any order).
-        """
-        size = _INFERENCE_CHUNK
-
-        def padded(batch: Tensor) -> Tensor:
-            n = batch.shape[0]
-            if n < size:  # (n, ...) -> (size, ...): images, or codes for decode
-                batch = torch.cat([batch, batch.new_zeros((size - n, *batch.shape[1:]))])
-                if batch.dim() == 4:
-                    batch = batch.contiguous(memory_format=self._memory_format)
-            return fn(batch)[:n]
-
-        return map_batches(self.module_, padded, X, size, self.device_)
+    def _inference_batch_size(self) -> int:
+        return _INFERENCE_CHUNK
 
     # ------------------------------------------------------------------ layouts out
     def _as_images(self, flat: np.ndarray) -> np.ndarray:

@@ -26,6 +26,10 @@ class TensorBatches:
     The last batch may be smaller; ``n_samples < batch_size`` gives one batch. With
     ``world_size > 1`` (DDP) every process draws the same global batch (same generator state)
     and keeps its share ``rank::world_size`` of it, so ``batch_size`` is the global batch.
+    Every process takes the same number of steps: a last global batch with fewer rows than
+    processes is left for a later epoch when shuffling (a process without rows would skip the
+    step and the others' gradient exchange would wait for it forever), and kept by the
+    processes that have rows when not shuffling (evaluation has no gradient exchange).
     """
 
     def __init__(self, data: Tensor, batch_size: int, device: torch.device | str = "cpu",
@@ -38,8 +42,15 @@ class TensorBatches:
 
     def epoch(self, generator: torch.Generator | None, shuffle: bool = True) -> Iterator[Tensor]:
         n, bs = self.n_samples, self.batch_size
+        if shuffle and n < self.world_size:
+            raise ValueError(
+                f"Training under {self.world_size} processes needs at least as many rows; "
+                f"got {n}. Use fewer processes."
+            )
         order = torch.randperm(n, generator=generator) if shuffle else None
         for start in range(0, n, bs):
+            if shuffle and n - start < self.world_size:
+                break  # too few rows for every process to take a step (see the docstring)
             if order is None and self.world_size == 1:
                 batch = self.data[start : start + bs]
             else:

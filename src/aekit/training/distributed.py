@@ -8,10 +8,17 @@ progress. Backend: ``nccl`` on CUDA, ``gloo`` on the CPU.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 
 import torch
 import torch.distributed as dist
+
+#: the process group aekit created itself (None: none, or the user's own)
+_OWN_GROUP: list[bool] = []
+#: reduction buffers that outlive their collectives (see ``all_reduce_sum``)
+_BUFFERS: dict[tuple[str, int], torch.Tensor] = {}
 
 
 def is_distributed() -> bool:
@@ -44,7 +51,23 @@ def init_from_env(device: torch.device) -> torch.device:
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        if not _OWN_GROUP:
+            _OWN_GROUP.append(True)
+            atexit.register(_destroy_own_group)
     return device
+
+
+def _destroy_own_group() -> None:
+    """At exit, while the interpreter is still whole: free the process group aekit created.
+
+    Otherwise gloo's worker threads may release a finished collective's tensors during
+    interpreter finalization, when taking the GIL ends the thread and aborts the process
+    ("terminate called without an active exception"; pytorch/pytorch#190489).
+    """
+    if dist.is_available() and dist.is_initialized():
+        gc.collect()  # DistributedDataParallel wrappers in reference cycles hold the group
+        dist.destroy_process_group()
+        gc.collect()
 
 
 def from_rank_zero(value: int) -> int:
@@ -53,14 +76,22 @@ def from_rank_zero(value: int) -> int:
     if not is_distributed():
         return value
     own = value if dist.get_rank() == 0 else 0
-    return int(all_reduce_sum(torch.tensor(float(own))).item())
+    return int(all_reduce_sum(torch.tensor(float(own), dtype=torch.float64)).item())
 
 
 def all_reduce_sum(value: torch.Tensor) -> torch.Tensor:
     """Sum a CPU tensor over all processes (identity without a process group)."""
     if not is_distributed():
         return value
-    backend_cuda = dist.get_backend() == "nccl"
-    buffer = value.to("cuda" if backend_cuda else "cpu", torch.float64).clone()
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+    # The buffer is kept: gloo's worker thread drops its reference to a collective's tensors
+    # after ``all_reduce`` returns, and if that reference were the last one, the thread would
+    # need the GIL to free the Python object, which aborts the process when it happens during
+    # interpreter shutdown. A buffer that Python still holds is freed without the GIL.
+    key = (device, value.numel())
+    buffer = _BUFFERS.get(key)
+    if buffer is None:
+        buffer = _BUFFERS[key] = torch.empty(value.numel(), dtype=torch.float64, device=device)
+    buffer.copy_(value.reshape(-1))
     dist.all_reduce(buffer)
-    return buffer.cpu()
+    return buffer.cpu().clone().reshape(value.shape)

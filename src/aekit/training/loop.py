@@ -64,17 +64,23 @@ def make_optimizer(params: Sequence[nn.Parameter], lr: float) -> torch.optim.Opt
 def validation_score(
     module: nn.Module, data: BatchSource, loss: str
 ) -> float:
-    """Negative mean per-sample reconstruction error (higher is better), in eval mode."""
+    """Negative mean per-sample reconstruction error (higher is better), in eval mode.
+
+    Under DDP the sums are added over the processes, so every process gets the same score
+    (and so takes the same early-stopping decision), whether each scored its share of the
+    held-out rows or all of them.
+    """
     was_training = module.training
     module.eval()
-    total, count = 0.0, 0
+    total = torch.zeros(2, dtype=torch.float64)  # error sum, rows
     for xb in data.epoch(None, shuffle=False):
         x_hat, _ = module(xb)
         err = per_sample_error(x_hat, xb, loss)
-        total += float(err.sum())
-        count += err.shape[0]
+        total[0] += float(err.double().sum())
+        total[1] += err.shape[0]
     module.train(was_training)
-    return -total / max(count, 1)
+    error_sum, rows = all_reduce_sum(total).tolist()
+    return -error_sum / max(rows, 1.0)
 
 
 def _progress(config: TrainingConfig, initial: int = 0):
