@@ -8,7 +8,9 @@ with lr 1e-3, batch 256) trained for the same number of epochs on the same MNIST
 * ``hand-written``: a DataLoader-free fp32 loop (shuffled index, ``index_select`` per batch,
   fused Adam): a ceiling for what any fp32 loop over this network can reach here;
 * ``aekit``: ``aekit.Autoencoder(n_components=32, hidden_layer_sizes=(256,))`` with early
-  stopping disabled in effect (``tol=0``, ``n_iter_no_change=max_iter``), so it runs every epoch;
+  stopping disabled in effect (``tol=0``, ``n_iter_no_change=max_iter``), so it runs every epoch,
+  at its default ``precision="auto"`` (bf16 on CPUs with native bf16, for this model);
+* ``aekit fp32``: the same with ``precision="float32"``;
 * ``aekit bf16`` (``--bf16``): the same with ``precision="bfloat16"`` (bf16 autocast, fp32
   master weights);
 * ``pyod``: ``pyod.models.auto_encoder.AutoEncoder(hidden_neuron_list=[256, 32])`` with batch
@@ -159,7 +161,8 @@ def fit_pyod(X: np.ndarray, args, seed: int):
 CONTENDERS = {
     "tutorial": fit_tutorial,
     "hand-written": fit_handwritten,
-    "aekit": make_aekit_fit("float32"),
+    "aekit": make_aekit_fit("auto"),  # the default: the policy picks precision and threads
+    "aekit fp32": make_aekit_fit("float32"),
     "aekit bf16": make_aekit_fit("bfloat16"),
     "pyod": fit_pyod,
 }
@@ -313,7 +316,7 @@ def main(argv=None) -> int:
         verdict = "met" if ratio >= 3 and gap <= 0.02 else "NOT met"
         print(
             f"\nTarget (>= 3x the tutorial loop, held-out MSE within 2%): {verdict} "
-            f"(aekit fp32 {ratio:.2f}x on best times, MSE gap {100 * gap:.1f}%)."
+            f"(aekit at its defaults {ratio:.2f}x on best times, MSE gap {100 * gap:.1f}%)."
         )
     return 0
 

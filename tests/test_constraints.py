@@ -104,7 +104,8 @@ def test_contractive_penalty_of_a_linear_encoder_is_the_frobenius_norm_of_its_we
     lin = torch.nn.Linear(4, 3)
     x = torch.rand(6, 4)
     value = Contractive(0.5).penalty(lin(x), x=x, encode=lin)
-    assert float(value.detach()) == pytest.approx(0.5 * float(lin.weight.detach().pow(2).sum()), rel=1e-5)
+    expected = 0.5 * float(lin.weight.detach().pow(2).sum())
+    assert float(value.detach()) == pytest.approx(expected, rel=1e-5)
     value.backward()  # differentiable with respect to the weights
     assert lin.weight.grad is not None and float(lin.weight.grad.abs().sum()) > 0
 

@@ -118,4 +118,5 @@ def test_salt_and_pepper_noise_uses_zero_and_one_on_unit_data():
     noise.set_input_range(None)
     out = noise.corrupt(x, torch.Generator().manual_seed(0))
     assert set(out[:, 0].unique().tolist()) == {0.0}
-    assert float(out[:, 1].max()) == pytest.approx(0.6) and float(out[:, 1].min()) == pytest.approx(0.2)
+    assert float(out[:, 1].max()) == pytest.approx(0.6)
+    assert float(out[:, 1].min()) == pytest.approx(0.2)

@@ -72,7 +72,7 @@ class Autoencoder(BaseAutoencoder):
         ``precision_``. Inference is always float32.
     n_threads : int or None, default=None
         torch intra-op threads for fitting and inference. None: one thread for small work
-        (below about 3e7 floating-point operations per step, where a second thread only adds
+        (below about 2e7 floating-point operations per step, where a second thread only adds
         waiting), else the threads torch has (``torch.get_num_threads()``); -1: always those;
         an int: that many. The process's own setting is restored when each call returns. On
         a machine shared with other busy processes, ``n_threads=1`` avoids threads that spin

@@ -31,8 +31,8 @@ from ..training import (
 )
 from ..training.checkpoint import saved_seed
 from ..training.distributed import init_from_env, rank_and_world
-from ._fit_data import ArrayData, StreamedData, check_source, over_rows
 from ..training.runtime import Workload, choose_precision, choose_threads, torch_threads
+from ._fit_data import ArrayData, StreamedData, check_source, over_rows
 from ._runtime import make_generator, resolve_device, seed_from_random_state
 from ._scaling import (
     SCALINGS,

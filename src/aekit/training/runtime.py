@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 #: forward floating-point operations per step from which a second thread pays off (measured)
-THREADS_MIN_FLOPS = 30e6
+THREADS_MIN_FLOPS = 20e6
 #: forward floating-point operations per step from which bf16 autocast pays off on CPUs with
 #: native bf16 (AVX512-BF16/AMX), and the smallest feature map it accepts (measured)
 BF16_MIN_FLOPS = 100e6
