@@ -106,7 +106,7 @@ def test_topk_constraint_keeps_k_units_at_inference():
 
 
 def test_conflicting_code_constraints_are_refused():
-    with pytest.raises(ValueError, match="Only one constraint may act on the code layer"):
+    with pytest.raises(ValueError, match="Only one constraint may shape the code"):
         Autoencoder(constraints=(TopK(2), TopK(3))).fit(np.random.rand(10, 4))
 
 

@@ -52,7 +52,7 @@ FIT_CASES = [
     ("pandas mixed dtypes", pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]}), {},
      ValueError, r"X contains text \('x'\)"),
     ("negative noise", rng.rand(10, 3), {"constraints": (GaussianNoise(-1),)}, ValueError,
-     r"'std' parameter of GaussianNoise must be a number in the range \[0.0, inf\)"),
+     r"'std' parameter of GaussianNoise must be a float in the range \[0.0, inf\)"),
     ("noise rate above 1", rng.rand(10, 3),
      {"constraints": ({"name": "masking_noise", "params": {"rate": 2}},)}, ValueError,
      r"'rate' parameter of MaskingNoise .* Got 2"),

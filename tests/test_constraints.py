@@ -110,8 +110,8 @@ def test_contractive_penalty_of_a_linear_encoder_is_the_frobenius_norm_of_its_we
     assert lin.weight.grad is not None and float(lin.weight.grad.abs().sum()) > 0
 
 
-def test_topk_provides_a_code_layer_and_kl_requires_sigmoid_units():
-    assert TopK(3).code_layer().k == 3
+def test_topk_provides_a_bottleneck_and_kl_requires_sigmoid_units():
+    assert TopK(3).bottleneck().k == 3
     assert KLSparsity().code_activation == "sigmoid"
     assert GaussianNoise().code_activation is None
 
@@ -119,7 +119,7 @@ def test_topk_provides_a_code_layer_and_kl_requires_sigmoid_units():
 @pytest.mark.parametrize(
     "constraint, match",
     [
-        (GaussianNoise(-0.1), r"'std' parameter of GaussianNoise must be a number in the range"),
+        (GaussianNoise(-0.1), r"'std' parameter of GaussianNoise must be a float in the range"),
         (MaskingNoise(1.5), r"'rate' parameter of MaskingNoise .* \[0.0, 1.0\]. Got 1.5"),
         (SaltAndPepperNoise(-0.2), r"'rate' parameter of SaltAndPepperNoise"),
         (SaltAndPepperNoise(0.1, low=1.0, high=0.0), "needs low <= high"),
@@ -136,7 +136,8 @@ def test_bad_constraint_parameters_are_named(constraint, match):
 
 
 def test_wrong_parameter_type_is_a_type_error():
-    with pytest.raises(TypeError, match="'k' parameter of TopK must be an int; got 2.5"):
+    message = r"'k' parameter of TopK must be an int in the range \[1, inf\). Got 2.5"
+    with pytest.raises(TypeError, match=message):
         resolve_constraints((TopK(2.5),))
 
 

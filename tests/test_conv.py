@@ -59,7 +59,7 @@ def test_conv_modules_have_one_block_per_level_and_describe_themselves():
     dec = ConvDecoder(10, (3, 32, 32), (16, 32), output_activation="sigmoid")
     assert len(enc.blocks()) == len(dec.blocks()) == 3
     assert enc.feature_shape == dec.feature_shape == (32, 8, 8)
-    assert "image_shape=(3, 32, 32), channels=(16, 32), kernel_size=3, code_size=10" in repr(enc)
+    assert "sample_shape=(3, 32, 32), channels=(16, 32), kernel_size=3, code_size=10" in repr(enc)
     with torch.no_grad():
         out = dec(torch.randn(2, 10))
     assert float(out.min()) > 0 and float(out.max()) < 1
@@ -80,9 +80,11 @@ def test_conv_reset_parameters_is_seeded_and_leaves_global_rng_alone():
     assert not torch.equal(a.encoder.convs[0][0].weight, b.encoder.convs[0][0].weight)
 
 
-def test_bad_image_shape_is_named():
-    with pytest.raises(ValueError, match=r"image shape must be \(channels, height, width\)"):
-        ConvEncoder((28, 28), (4,), 3)
+def test_bad_sample_shape_is_named():
+    with pytest.raises(ValueError, match=r"sample shape must be \(channels, length\), \(channels"):
+        ConvEncoder((1, 2, 3, 4, 5), (4,), 3)  # 4 spatial dimensions
+    with pytest.raises(ValueError, match="positive sizes"):
+        ConvEncoder((1, 0, 3), (4,), 3)
 
 
 # ---------------------------------------------------------------------------- the estimator
@@ -175,11 +177,11 @@ def test_scaling_is_pooled_per_channel():
     X = np.stack([rng.rand(30, 5, 5) * 255, rng.rand(30, 5, 5) * 10 - 5], axis=1)
     model = ConvAutoencoder(3, **FAST).fit(X)
     assert model.scaling_ == "standard"
-    offset, factor = model._scale_offset.reshape(2, 25), model._scale_factor.reshape(2, 25)
+    offset, factor = model.scaler_.offset.reshape(2, 25), model.scaler_.factor.reshape(2, 25)
     np.testing.assert_allclose(offset, np.repeat([[X[:, 0].mean()], [X[:, 1].mean()]], 25, 1))
     np.testing.assert_allclose(factor, np.repeat([[X[:, 0].std()], [X[:, 1].std()]], 25, 1))
     minmax = ConvAutoencoder(3, scaling="minmax", **FAST).fit(X)
-    assert minmax._scale_offset[0] == X[:, 0].min() and minmax._scale_offset[-1] == X[:, 1].min()
+    assert minmax.scaler_.offset[0] == X[:, 0].min() and minmax.scaler_.offset[-1] == X[:, 1].min()
     assert model.reconstruct(X).shape == X.shape
     assert ConvAutoencoder(3, **FAST).fit(rng.rand(10, 1, 4, 4)).scaling_ == "none"
 

@@ -82,7 +82,7 @@ UNSEEDED_SCRIPT = textwrap.dedent(
     import sys, warnings
     import torch.distributed as dist
     from aekit import Autoencoder, NpySource, OutlierDetector
-    from aekit.estimators._runtime import seed_from_random_state
+    from aekit.estimators.runtime import seed_from_random_state
 
     warnings.simplefilter("ignore")
     member = Autoencoder(n_components=3, hidden_layer_sizes=(16,), batch_size=64, max_iter=2)

@@ -168,7 +168,7 @@ def test_atomic_output_keeps_a_read_only_targets_mode_but_writes_first(tmp_path)
     import os
     import stat
 
-    from aekit.io.model_file import atomic_output
+    from aekit.atomic import atomic_output
 
     target = tmp_path / "scores.csv"
     target.write_text("old\n")
@@ -179,3 +179,26 @@ def test_atomic_output_keeps_a_read_only_targets_mode_but_writes_first(tmp_path)
     assert target.read_text() == "new\n"
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o444
     assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]
+
+
+# ---------------------------------------------------------------------------- older files
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+def test_files_saved_by_aekit_0_1_0_still_load_and_give_the_same_outputs():
+    """tests/data holds files written by aekit 0.1.0 (commit e32aa6f), before the model-file
+    code moved to aekit.saving and the estimators were re-laid out."""
+    import aekit
+
+    model = aekit.load(DATA / "v0.1.0-autoencoder.aekit")
+    assert model.metadata_ == {"note": "saved by aekit 0.1.0 (e32aa6f)"}
+    assert [type(c).__name__ for c in model.constraints_] == ["GaussianNoise", "KLSparsity"]
+    np.testing.assert_allclose(model.transform(np.load(DATA / "v0.1.0-autoencoder-input.npy")),
+                               np.load(DATA / "v0.1.0-autoencoder-codes.npy"), rtol=1e-6)
+    conv = aekit.load(DATA / "v0.1.0-conv.aekit")
+    np.testing.assert_allclose(conv.reconstruct(np.load(DATA / "v0.1.0-conv-input.npy")),
+                               np.load(DATA / "v0.1.0-conv-recon.npy"), rtol=1e-5, atol=1e-6)
+    detector = aekit.load(DATA / "v0.1.0-detector.aekit")
+    X = np.load(DATA / "v0.1.0-autoencoder-input.npy")
+    np.testing.assert_allclose(detector.score_samples(X),
+                               np.load(DATA / "v0.1.0-detector-scores.npy"), rtol=1e-6)

@@ -50,7 +50,8 @@ def test_unknown_activation_is_named():
 
 def test_topk_code_keeps_the_k_largest_units_per_sample():
     code = torch.tensor([[0.1, 0.9, 0.5, -1.0], [3.0, 2.0, 1.0, 0.0]])
-    out = TopKCode(2)(code)
+    out, extras = TopKCode(2)(code)  # a bottleneck: (code, extras)
+    assert extras == {}
     assert torch.equal(out, torch.tensor([[0.0, 0.9, 0.5, 0.0], [3.0, 2.0, 0.0, 0.0]]))
     assert "k=2" in repr(TopKCode(2))
 

@@ -8,8 +8,8 @@ import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
-import aekit.estimators._pretraining as pretraining
 import aekit.estimators.base as base
+import aekit.estimators.pretraining as pretraining
 from aekit import Autoencoder, ConvAutoencoder, GaussianNoise, KLSparsity, TopK, load
 from aekit.datasets import load_digits
 from aekit.nn import (
@@ -256,13 +256,13 @@ def test_mismatched_encoder_and_decoder_depths_are_rejected():
         pretraining.shallow_autoencoders(net)
 
 
-def test_code_layer_constraints_act_in_the_top_level_only(digits, monkeypatch):
+def test_bottleneck_constraints_act_in_the_top_level_only(digits, monkeypatch):
     spy = TrainSpy(monkeypatch, pretraining)
     model = Autoencoder(6, hidden_layer_sizes=(16,), constraints=(TopK(2),), pretraining="greedy",
                         max_iter=2, random_state=0).fit(digits)
-    assert [type(c["net"].code_layer).__name__ for c in spy.calls] == ["Identity", "TopKCode"]
-    assert spy.calls[1]["net"].code_layer is model.module_.code_layer
-    assert isinstance(model.module_.code_layer, TopKCode)
+    assert [type(c["net"].bottleneck).__name__ for c in spy.calls] == ["Bottleneck", "TopKCode"]
+    assert spy.calls[1]["net"].bottleneck is model.module_.bottleneck
+    assert isinstance(model.module_.bottleneck, TopKCode)
     assert ((model.transform(digits) != 0).sum(axis=1) <= 2).all()
 
 

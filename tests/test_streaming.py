@@ -200,8 +200,8 @@ def test_streamed_fit_scales_like_the_in_memory_fit_and_scores_identically(tmp_p
         streamed = Autoencoder(max_iter=15, **FAST).fit(NpySource(tmp_path / "x.npy",
                                                                   chunk_rows=128))
     assert streamed.scaling_ == memory.scaling_ == "standard"
-    np.testing.assert_allclose(streamed._scale_offset, memory._scale_offset, rtol=1e-9)
-    np.testing.assert_allclose(streamed._scale_factor, memory._scale_factor, rtol=1e-9)
+    np.testing.assert_allclose(streamed.scaler_.offset, memory.scaler_.offset, rtol=1e-9)
+    np.testing.assert_allclose(streamed.scaler_.factor, memory.scaler_.factor, rtol=1e-9)
     assert streamed.n_iter_ == 15 and streamed.n_features_in_ == 24
     # a different shuffle, the same problem: final losses within 10%
     assert abs(streamed.loss_curve_[-1] / memory.loss_curve_[-1] - 1) < 0.1
@@ -532,7 +532,7 @@ def test_outlier_detector_streams_a_file_and_scores_it_like_the_array(tmp_path):
 
 def test_streamed_detector_trains_on_the_training_rows_only_and_samples_the_scaler(
         tmp_path, monkeypatch):
-    from aekit.estimators import _outlier_stream
+    from aekit.estimators import outlier_data, thresholds
 
     X, _ = _with_outliers(2000)
     np.save(tmp_path / "x.npy", X)
@@ -543,14 +543,14 @@ def test_streamed_detector_trains_on_the_training_rows_only_and_samples_the_scal
     train = -det.train_scores_  # the held-out rows are those whose scores calibrate
     held_out = np.isin(-train, det._calibration_scores)
     assert held_out.sum() == det.n_calibration_
-    center, spread = aekit.estimators.outlier._robust_scaler(X[~held_out])
+    center, spread = thresholds.robust_scaler(X[~held_out])
     np.testing.assert_allclose(det._scale_center, center)
     np.testing.assert_allclose(det._scale_spread, spread)
-    rows = _outlier_stream.TrainingRows(source, held_out, det._scale_chunk)
+    rows = outlier_data.TrainingRows(source, held_out, det._scale_chunk)
     assert rows.n_rows == (~held_out).sum()
     np.testing.assert_allclose(_rows(rows), det._scale(X[~held_out]), rtol=1e-5, atol=1e-6)
     # a file larger than the budget: a random sample of rows sets the scaler
-    monkeypatch.setattr(_outlier_stream, "SAMPLE_VALUES", 24 * 300)
+    monkeypatch.setattr(outlier_data, "SAMPLE_VALUES", 24 * 300)
     sampled = aekit.OutlierDetector(Autoencoder(**{**DETECTOR_MEMBER, "max_iter": 1}),
                                     random_state=0).fit(source)
     assert not np.allclose(sampled._scale_center, center)  # not the full-data medians ...

@@ -24,16 +24,28 @@ _EXPORTS = {
     "MaskingNoise": "aekit.constraints",
     "SaltAndPepperNoise": "aekit.constraints",
     "TopK": "aekit.constraints",
-    "ModelFileError": "aekit.io",
+    "ModelFileError": "aekit.errors",
+    "DataFileError": "aekit.errors",
     "NpySource": "aekit.io",
     "ParquetSource": "aekit.io",
     "ImageFolderSource": "aekit.io",
     "open_source": "aekit.io",
     "OutlierDetector": "aekit.estimators",
-    "load": "aekit.io",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "load"])
+
+
+def load(path):
+    """Load a model or detector written by ``.save(path)``; never runs code from the file.
+
+    A truncated, corrupted, foreign, pickle or newer-version file gives a ``ModelFileError``
+    saying which (see ``aekit.saving``).
+    """
+    from . import estimators  # noqa: F401 - aekit's classes join the model-file registry
+    from .saving import load_model
+
+    return load_model(path)
 
 
 def __getattr__(name: str):
@@ -59,5 +71,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         SaltAndPepperNoise,
         TopK,
     )
+    from .errors import DataFileError, ModelFileError
     from .estimators import Autoencoder, ConvAutoencoder, OutlierDetector
-    from .io import ImageFolderSource, ModelFileError, NpySource, ParquetSource, load, open_source
+    from .io import ImageFolderSource, NpySource, ParquetSource, open_source

@@ -31,3 +31,11 @@ def require(module: str, *, extra: str, purpose: str) -> ModuleType:
             f"{purpose} needs {module.split('.')[0]}, which is not installed; install it with "
             f"pip install 'aekit[{extra}]' (or 'aekit[all]' for every optional feature)."
         ) from None
+
+
+class DataFileError(AekitError, ValueError):
+    """Input data that cannot be used, with the reason and the fix."""
+
+
+class ModelFileError(AekitError, ValueError):
+    """A file that aekit cannot load as a model, with the reason."""

@@ -118,6 +118,6 @@ def build_report(model, X=None, y=None, *, threshold: float | None = None,
 
 def write_report(path, model, X=None, y=None, **kwargs) -> None:
     """Write ``build_report(...)`` to ``path`` atomically."""
-    from .io.model_file import atomic_write_bytes
+    from .atomic import atomic_write_bytes
 
     atomic_write_bytes(path, build_report(model, X, y, **kwargs).encode("utf-8"))

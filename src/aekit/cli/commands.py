@@ -133,16 +133,14 @@ def model_input(model, data):
         )
     if data.streamed:
         return data.source
-    if data.kind == "images" and type(model).__name__ == "Autoencoder":
+    if data.kind == "images" and model.sample_kind == "vector":  # a dense model: flat rows
         return data.X.reshape(len(data.X), -1)
     return data.X
 
 
 def per_feature_errors(model, X: np.ndarray) -> np.ndarray:
-    """Squared reconstruction error per feature (pixel), in the model's scaled units."""
-    recon = model.reconstruct(X).reshape(len(X), -1)
-    flat = X.reshape(len(X), -1)
-    return ((recon - flat) / model._scale_factor) ** 2
+    """Reconstruction loss per feature (pixel), in the model's scaled units and loss."""
+    return model.infer(X, ("feature_errors",)).feature_errors
 
 
 def feature_labels(model, data) -> list[str]:
@@ -168,7 +166,7 @@ def id_frame(data):
 
 def check_output(path, folder_ok: bool = False, table: bool = True) -> None:
     """Refuse an output that cannot be written before any work is done."""
-    from ..io.data import DataFileError
+    from ..errors import DataFileError
 
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
@@ -181,7 +179,7 @@ def check_output(path, folder_ok: bool = False, table: bool = True) -> None:
 
 
 def fit_command(args, progress: bool) -> str:
-    from ..io.data import read_data
+    from .files import read_data
 
     check_output(args.output, table=False)
     o = resolve_options(args)
@@ -218,20 +216,20 @@ def fit_command(args, progress: bool) -> str:
 
 
 def _load(path):
-    from ..io import load
+    from .. import load
 
     return load(path)
 
 
 def _write_table(path, frame) -> None:
-    from ..io.data import write_table
+    from .files import write_table
 
     write_table(path, frame)
 
 
 def _read(args, model):
     """The data of ``encode``/``score``: loaded whole, or with ``--stream`` opened as a source."""
-    from ..io.data import read_data
+    from .files import read_data
 
     if getattr(args, "stream", False):
         from .streamed import StreamedData
@@ -247,7 +245,7 @@ def _write_rows(path, data, X, compute) -> int:
     chunk at a time for streamed data. Returns the number of rows."""
     import pandas as pd
 
-    from ..io.data import write_table_parts
+    from .files import write_table_parts
 
     if data.streamed:
         return write_table_parts(path, data.frames(compute), data.source.n_rows)
@@ -302,16 +300,13 @@ def score_command(args, progress: bool) -> str:
 def denoise_command(args, progress: bool) -> str:
     import pandas as pd
 
-    from ..io.data import write_images
+    from .files import write_images
 
     model = _load(args.model)
     data, X = _read(args, model)
     if data.kind == "images":
         if data.streamed:  # a chunk of images at a time, named like the inputs
-            from ..estimators._fit_data import check_chunk
-
-            for index, (start, stop) in enumerate(data.source.chunks):
-                rows = check_chunk(data.source.read_chunk(index), data.source, start)
+            for start, stop, rows in data.source.checked_chunks():
                 recon = model.reconstruct(rows)
                 write_images(args.output, np.clip(recon.reshape(-1, *data.image_shape), 0, 1),
                              _image_names(data, start, stop))
@@ -337,8 +332,8 @@ def _image_names(data, start: int, stop: int) -> list[str]:
 
 
 def report_command(args, progress: bool) -> str:
-    from ..io.data import read_data
     from ..reports import write_report
+    from .files import read_data
 
     check_output(args.output, table=False)
     model = _load(args.model)

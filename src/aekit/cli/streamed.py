@@ -2,7 +2,7 @@
 
 A ``.npy`` file, a Parquet file or folder, or a folder of images is opened as an ``aekit.io``
 source; ``fit`` trains on it, and ``encode``/``score`` write their output one chunk at a time
-(``aekit.io.data.write_table_parts``), so memory holds a chunk whatever the number of rows.
+(``aekit.cli.files.write_table_parts``), so memory holds a chunk whatever the number of rows.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ class StreamedData:
     streamed = True
 
     def __init__(self, path, id_column: str | None):
-        from ..io.data import DataFileError
-        from ..io.sources import NpySource, ParquetSource, open_source
+        from ..errors import DataFileError
+        from ..io import NpySource, ParquetSource, open_source
 
         parquet = Path(path).suffix.lower() in (".parquet", ".pq") or (
             Path(path).is_dir() and any(p.suffix.lower() in (".parquet", ".pq")
@@ -66,11 +66,9 @@ class StreamedData:
         """``compute(rows)`` (a DataFrame) for each chunk of checked rows, after its IDs."""
         import pandas as pd
 
-        from ..estimators._fit_data import check_chunk
         from ..training.data import release_freed_memory
 
-        for index, (start, _) in enumerate(self.source.chunks):
-            rows = check_chunk(self.source.read_chunk(index), self.source, start)
+        for index, (_, _, rows) in enumerate(self.source.checked_chunks()):
             if self.kind == "table":  # as read_data gives tables: float64
                 rows = rows.astype(np.float64, copy=False)
             yield pd.concat([self.ids(index), compute(rows)], axis=1)

@@ -4,21 +4,26 @@ A constraint may implement any of three hooks:
 
 - ``corrupt(x, generator)``: return a corrupted copy of the input batch (training only; the loss
   is always taken against the clean input),
-- ``penalty(code, x=..., encode=...)``: a scalar added to the training loss,
-- ``code_layer()``: a module applied to the code at training and inference time (e.g. top-k),
+- ``penalty(code, x=..., encode=..., extras=...)``: a scalar added to the training loss; it
+  sees the code, the (corrupted) input, the encoder, and what the bottleneck returned beside
+  the code (``extras``: a variational code's mean and log-variance),
+- ``bottleneck()``: a module between the encoder and the decoder
+  (``aekit.nn.Bottleneck``: top-k, a sampled variational code), active at inference too,
 
 and may require an activation on the code units (``code_activation``, e.g. sigmoid for the KL
-penalty). ``fit`` clones constraints, so the objects a user passes are never mutated.
+penalty). Parameters are declared the scikit-learn way (``_parameter_constraints``) and
+checked by ``validate``; ``check_code_size`` checks them against the fitted code.
+``fit`` clones constraints, so the objects a user passes are never mutated.
 """
 
 from __future__ import annotations
 
 import inspect
-import numbers
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
+from sklearn.utils._param_validation import validate_parameter_constraints
 from torch import Tensor, nn
 
 
@@ -32,8 +37,11 @@ class Constraint:
     # -- parameters, scikit-learn style: get_params/set_params make sklearn.clone work ----------
     @classmethod
     def _param_names(cls) -> list[str]:
+        """The ``__init__`` arguments (none for a subclass without its own ``__init__``)."""
+        variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
         sig = inspect.signature(cls.__init__)
-        return [p for p in sig.parameters if p != "self"]
+        return [name for name, p in sig.parameters.items()
+                if name != "self" and p.kind not in variadic]
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {p: getattr(self, p) for p in self._param_names()}
@@ -64,31 +72,19 @@ class Constraint:
         return hash((type(self).__name__, self._frozen_params()))
 
     # -- validation: called by fit, so that __init__ only stores ---------------------------------
-    def validate(self) -> None:
-        """Raise ``ValueError``/``TypeError`` naming the bad parameter. Subclasses extend."""
+    #: scikit-learn parameter constraints, e.g. ``{"std": [Interval(Real, 0, None, ...)]}``
+    _parameter_constraints: ClassVar[dict[str, list]] = {}
 
-    def _check_number(
-        self, param: str, low: float, high: float | None = None, *, low_open: bool = False,
-        high_open: bool = False, integer: bool = False,
-    ) -> None:
-        value = getattr(self, param)
-        kind = "an int" if integer else "a number"
-        ok_type = isinstance(value, numbers.Integral if integer else numbers.Real)
-        if not ok_type or isinstance(value, bool):
-            raise TypeError(
-                f"The {param!r} parameter of {type(self).__name__} must be {kind}; "
-                f"got {value!r} ({type(value).__name__})."
-            )
-        too_low = value <= low if low_open else value < low
-        too_high = high is not None and (value >= high if high_open else value > high)
-        if too_low or too_high or value != value:  # value != value catches NaN
-            lb = "(" if low_open else "["
-            rb = ")" if high_open else "]"
-            upper = "inf)" if high is None else f"{high}{rb}"
-            raise ValueError(
-                f"The {param!r} parameter of {type(self).__name__} must be {kind} in the range "
-                f"{lb}{low}, {upper}. Got {value!r} instead."
-            )
+    def validate(self) -> None:
+        """Raise ``ValueError``/``TypeError`` naming the bad parameter, in scikit-learn's words
+        ("The 'std' parameter of GaussianNoise must be a float in the range [0.0, inf). Got -1
+        instead."); subclasses may add checks that involve several parameters."""
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(), caller_name=type(self).__name__
+        )
+
+    def check_code_size(self, code_size: int) -> None:
+        """Refuse parameters that cannot work with a code of ``code_size`` units."""
 
     # -- hooks -------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -115,11 +111,12 @@ class Constraint:
         return x
 
     def penalty(
-        self, code: Tensor, *, x: Tensor, encode: Callable[[Tensor], Tensor]
+        self, code: Tensor, *, x: Tensor, encode: Callable[[Tensor], Tensor],
+        extras: dict[str, Tensor] | None = None,
     ) -> Tensor | None:
         return None
 
-    def code_layer(self) -> nn.Module | None:
+    def bottleneck(self) -> nn.Module | None:
         return None
 
     @property

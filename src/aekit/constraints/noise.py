@@ -6,9 +6,10 @@ with the ORIGINAL input. Noise is drawn from the fit's generator, never from the
 
 from __future__ import annotations
 
-import numbers
+from numbers import Real
 
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 from torch import Tensor
 
 from .base import Constraint
@@ -37,18 +38,22 @@ class GaussianNoise(Constraint):
     """
 
     name = "gaussian_noise"
+    _parameter_constraints = {
+        "std": [Interval(Real, 0.0, None, closed="left")],
+        "clip": [StrOptions({"auto"}), tuple, list, None],
+    }
 
     def __init__(self, std: float = 0.1, clip: str | tuple[float, float] | None = "auto") -> None:
         self.std = std
         self.clip = clip
 
     def validate(self) -> None:
-        self._check_number("std", 0.0)
-        if self.clip is None or (isinstance(self.clip, str) and self.clip == "auto"):
+        super().validate()
+        if self.clip is None or isinstance(self.clip, str):
             return
         bounds = self.clip
-        ok = (isinstance(bounds, (tuple, list)) and len(bounds) == 2
-              and all(isinstance(b, numbers.Real) and not isinstance(b, bool) for b in bounds))
+        ok = len(bounds) == 2 and all(isinstance(b, Real) and not isinstance(b, bool)
+                                      for b in bounds)
         if not ok or not bounds[0] < bounds[1]:
             raise ValueError(
                 "The 'clip' parameter of GaussianNoise must be 'auto', None or (low, high) with "
@@ -86,6 +91,11 @@ class SaltAndPepperNoise(Constraint):
     """
 
     name = "salt_and_pepper_noise"
+    _parameter_constraints = {
+        "rate": [Interval(Real, 0.0, 1.0, closed="both")],
+        "low": [Real, None],
+        "high": [Real, None],
+    }
 
     def __init__(self, rate: float = 0.1, low: float | None = None, high: float | None = None):
         self.rate = rate
@@ -93,10 +103,7 @@ class SaltAndPepperNoise(Constraint):
         self.high = high
 
     def validate(self) -> None:
-        self._check_number("rate", 0.0, 1.0)
-        for bound in ("low", "high"):
-            if getattr(self, bound) is not None:
-                self._check_number(bound, float("-inf"))
+        super().validate()
         if self.low is not None and self.high is not None and self.low > self.high:
             raise ValueError(
                 f"SaltAndPepperNoise needs low <= high; got low={self.low}, high={self.high}."
@@ -138,12 +145,10 @@ class MaskingNoise(Constraint):
     """Masking (dropout-style) corruption: set a fraction ``rate`` of the entries to 0."""
 
     name = "masking_noise"
+    _parameter_constraints = {"rate": [Interval(Real, 0.0, 1.0, closed="both")]}
 
     def __init__(self, rate: float = 0.25) -> None:
         self.rate = rate
-
-    def validate(self) -> None:
-        self._check_number("rate", 0.0, 1.0)
 
     def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
         keep = _rand_like(x, generator) >= self.rate

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from numbers import Integral, Real
 
 import torch
+from sklearn.utils._param_validation import Interval
 from torch import Tensor, nn
 
-from ..nn.code_layers import TopKCode
+from ..nn import TopKCode
 from .base import Constraint
 
 _EPS = 1e-6
@@ -38,16 +40,16 @@ class KLSparsity(Constraint):
 
     name = "kl_sparsity"
     code_activation = "sigmoid"
+    _parameter_constraints = {
+        "target": [Interval(Real, 0.0, 1.0, closed="neither")],
+        "weight": [Interval(Real, 0.0, None, closed="left")],
+        "momentum": [Interval(Real, 0.0, 1.0, closed="left")],
+    }
 
     def __init__(self, target: float = 0.05, weight: float = 3.0, momentum: float = 0.9):
         self.target = target
         self.weight = weight
         self.momentum = momentum
-
-    def validate(self) -> None:
-        self._check_number("target", 0.0, 1.0, low_open=True, high_open=True)
-        self._check_number("weight", 0.0)
-        self._check_number("momentum", 0.0, 1.0, high_open=True)
 
     def reset(self) -> None:
         self._running: Tensor | None = None
@@ -72,7 +74,8 @@ class KLSparsity(Constraint):
         self._running = state.get("running")
 
     def penalty(
-        self, code: Tensor, *, x: Tensor, encode: Callable[[Tensor], Tensor]
+        self, code: Tensor, *, x: Tensor, encode: Callable[[Tensor], Tensor],
+        extras: dict[str, Tensor] | None = None,
     ) -> Tensor:
         batch_mean = code.float().mean(dim=0)  # (code_size,)
         running = getattr(self, "_running", None)
@@ -90,15 +93,14 @@ class L1Activity(Constraint):
     """L1 activity penalty: ``weight * sum_j |h_j|``, averaged over the batch."""
 
     name = "l1_activity"
+    _parameter_constraints = {"weight": [Interval(Real, 0.0, None, closed="left")]}
 
     def __init__(self, weight: float = 1e-3) -> None:
         self.weight = weight
 
-    def validate(self) -> None:
-        self._check_number("weight", 0.0)
-
     def penalty(
-        self, code: Tensor, *, x: Tensor, encode: Callable[[Tensor], Tensor]
+        self, code: Tensor, *, x: Tensor, encode: Callable[[Tensor], Tensor],
+        extras: dict[str, Tensor] | None = None,
     ) -> Tensor:
         return self.weight * code.float().abs().sum(dim=-1).mean()
 
@@ -110,14 +112,19 @@ class TopK(Constraint):
     """
 
     name = "top_k"
+    _parameter_constraints = {"k": [Interval(Integral, 1, None, closed="left")]}
 
     def __init__(self, k: int = 8) -> None:
         self.k = k
 
-    def validate(self) -> None:
-        self._check_number("k", 1, integer=True)
+    def check_code_size(self, code_size: int) -> None:
+        if self.k > code_size:
+            raise ValueError(
+                f"TopK(k={self.k}) keeps more units than the code has ({code_size}); use "
+                f"k <= {code_size} or a larger n_components."
+            )
 
-    def code_layer(self) -> nn.Module:
+    def bottleneck(self) -> nn.Module:
         return TopKCode(self.k)
 
 
@@ -129,15 +136,14 @@ class Contractive(Constraint):
     """
 
     name = "contractive"
+    _parameter_constraints = {"weight": [Interval(Real, 0.0, None, closed="left")]}
 
     def __init__(self, weight: float = 1e-3) -> None:
         self.weight = weight
 
-    def validate(self) -> None:
-        self._check_number("weight", 0.0)
-
     def penalty(
-        self, code: Tensor, *, x: Tensor, encode: Callable[[Tensor], Tensor]
+        self, code: Tensor, *, x: Tensor, encode: Callable[[Tensor], Tensor],
+        extras: dict[str, Tensor] | None = None,
     ) -> Tensor:
         def encode_one(sample: Tensor) -> Tensor:
             return encode(sample.unsqueeze(0)).squeeze(0)

@@ -1,4 +1,7 @@
-"""The scikit-learn layer: numpy/pandas in and out, validation, seeding, fitted attributes."""
+"""The scikit-learn layer: numpy/pandas in and out, validation, seeding, fitted attributes.
+
+Importing it registers the classes with ``aekit.saving`` (``aekit.load`` relies on that).
+"""
 
 from .autoencoder import Autoencoder
 from .base import BaseAutoencoder

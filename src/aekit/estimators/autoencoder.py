@@ -8,9 +8,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ..nn import ACTIVATIONS, AutoencoderNet, DenseDecoder, DenseEncoder, TiedDenseDecoder
+from ..saving import register_estimator
 from .base import BaseAutoencoder
+from .state import as_activations, as_counts, as_curves
 
 
+@register_estimator
 class Autoencoder(BaseAutoencoder):
     """A dense autoencoder: ``n_features -> hidden... -> n_components -> ...hidden -> n_features``.
 
@@ -134,6 +137,8 @@ class Autoencoder(BaseAutoencoder):
         "tied_weights": ["boolean"],
         "pretraining": [StrOptions({"greedy"}), None],
     }
+    _fitted_schema = {"hidden_layer_sizes_": as_counts, "activations_": as_activations,
+                      "pretraining_loss_curves_": as_curves}
 
     def __init__(
         self,
@@ -189,6 +194,7 @@ class Autoencoder(BaseAutoencoder):
         self.resume = resume
 
     def _resolve_architecture(self, n_features: int) -> None:
+        self.sample_shape_ = (int(n_features),)
         k = self.n_components
         self.n_components_ = int(k) if k is not None else max(1, min(32, n_features // 2))
         if isinstance(self.hidden_layer_sizes, str):  # "auto"
@@ -217,12 +223,14 @@ class Autoencoder(BaseAutoencoder):
 
     def _build_module(
         self, n_features: int, code_activation: str, output_activation: str,
-        code_layer: nn.Module | None,
+        bottleneck: nn.Module | None,
     ) -> AutoencoderNet:
         hidden = list(self.hidden_layer_sizes_)
         act = self.activations_
         decoder_act = act if isinstance(act, str) else list(reversed(act))
-        encoder = DenseEncoder(n_features, hidden, self.n_components_, act, code_activation)
+        width = self.n_components_ if bottleneck is None else bottleneck.encoder_width(
+            self.n_components_)
+        encoder = DenseEncoder(n_features, hidden, width, act, code_activation)
         if self.tied_weights:
             decoder = TiedDenseDecoder(encoder, decoder_act, output_activation)
         else:
@@ -230,20 +238,4 @@ class Autoencoder(BaseAutoencoder):
                 self.n_components_, list(reversed(hidden)), n_features, decoder_act,
                 output_activation,
             )
-        return AutoencoderNet(encoder, decoder, code_layer)
-
-    def _fitted_state(self):
-        state = super()._fitted_state()
-        state["hidden_layer_sizes_"] = list(self.hidden_layer_sizes_)
-        state["activations_"] = (
-            self.activations_ if isinstance(self.activations_, str) else list(self.activations_)
-        )
-        state["pretraining_loss_curves_"] = getattr(self, "pretraining_loss_curves_", None)
-        return state
-
-    def _restore_fitted_state(self, state, tensors):
-        state = dict(state)
-        self.hidden_layer_sizes_ = tuple(state.pop("hidden_layer_sizes_"))
-        acts = state.pop("activations_")
-        self.activations_ = acts if isinstance(acts, str) else tuple(acts)
-        super()._restore_fitted_state(state, tensors)
+        return AutoencoderNet(encoder, decoder, bottleneck)

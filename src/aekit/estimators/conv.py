@@ -10,11 +10,14 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import Tensor, nn
 
-from ..io.sources import is_source, open_source
+from ..io import is_source, open_source
 from ..nn import ACTIVATIONS, AutoencoderNet, ConvDecoder, ConvEncoder
-from ._runtime import resolve_device
-from ._scaling import fit_scaler
+from ..saving import register_estimator
 from .base import BaseAutoencoder
+from .runtime import resolve_device
+from .scaling import Scaler
+from .state import as_count, as_counts, as_curves
+from .validation import check_sample_shape
 
 _INFERENCE_CHUNK = 64  # rows per inference batch (see BaseAutoencoder._map)
 
@@ -30,6 +33,7 @@ def _ndim(X) -> int | None:
     return ndim
 
 
+@register_estimator
 class ConvAutoencoder(BaseAutoencoder):
     """A convolutional autoencoder for images: ``(C, H, W) -> convs -> n_components -> (C, H, W)``.
 
@@ -137,6 +141,9 @@ class ConvAutoencoder(BaseAutoencoder):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "pretraining": [StrOptions({"greedy"}), None],
     }
+    sample_kind = "image"
+    _fitted_schema = {"image_shape_": as_counts, "input_ndim_": as_count,
+                      "conv_channels_": as_counts, "pretraining_loss_curves_": as_curves}
 
     def __init__(
         self,
@@ -236,13 +243,7 @@ class ConvAutoencoder(BaseAutoencoder):
             X = np.asarray(X)
             shape = tuple(int(s) for s in X.shape[1:])
             expected = self._given_image_shape() if reset else self.image_shape_
-            if expected is not None and shape != expected:
-                what = "image_shape" if reset else "the images it was fitted on"
-                raise ValueError(
-                    f"X holds images of shape {shape}, but {type(self).__name__} expects "
-                    f"{expected} ({what}); pass images of that shape"
-                    + (" or change image_shape." if reset else ".")
-                )
+            check_sample_shape(shape, expected, owner=type(self).__name__, fitted=not reset)
             X = X.reshape(X.shape[0], -1)
         X = super()._check_X(X, reset=reset)
         if reset:
@@ -252,39 +253,35 @@ class ConvAutoencoder(BaseAutoencoder):
 
     def _check_source(self, X, *, reset: bool):
         source = super()._check_source(X, reset=reset)
+        shape = source.image_shape
+        what, owner = source.path or "X", type(self).__name__
         if reset:
-            shape = source.image_shape
-            given = self._given_image_shape()
-            if shape is not None and given is not None and tuple(shape) != given:
-                raise ValueError(
-                    f"{source.path or 'X'} holds images of shape {tuple(shape)}, but "
-                    f"image_shape={given}; give images of that shape or change image_shape."
-                )
+            check_sample_shape(shape or (), self._given_image_shape() if shape else None,
+                               owner=owner, what=what)
             self.image_shape_ = tuple(shape) if shape else self._infer_image_shape(
                 source.n_features)
             self.input_ndim_ = 4 if shape else 2
-        elif source.image_shape and tuple(source.image_shape) != self.image_shape_:
-            raise ValueError(
-                f"{source.path or 'X'} holds images of shape {tuple(source.image_shape)}, but "
-                f"{type(self).__name__} expects {self.image_shape_} (the images it was fitted "
-                "on); pass images of that shape."
-            )
+        elif shape:
+            check_sample_shape(shape, self.image_shape_, owner=owner, what=what, fitted=True)
         return source
 
-    def _fit_scaler(self, stats, scaling: str) -> tuple[np.ndarray, np.ndarray]:
+    def _fit_scaler(self, stats, scaling: str) -> Scaler:
         """Per-channel statistics, repeated over each channel's pixels."""
         if scaling not in ("standard", "minmax"):
             return super()._fit_scaler(stats, scaling)
         channels, height, width = self.image_shape_
-        offset, factor = fit_scaler(stats.pooled(channels), scaling)
-        return np.repeat(offset, height * width), np.repeat(factor, height * width)
+        return Scaler.fit(stats.pooled(channels), scaling).repeated(height * width)
 
     def _to_network(self, X: Tensor) -> Tensor:
         images = X.reshape(X.shape[0], *self.image_shape_)  # (n, C*H*W) -> (n, C, H, W)
         return images.contiguous(memory_format=self._memory_format)
 
+    def _default_sample_shape(self) -> tuple[int, ...]:
+        return tuple(self.image_shape_)
+
     # ------------------------------------------------------------------ architecture
     def _resolve_architecture(self, n_features: int) -> None:
+        self.sample_shape_ = tuple(self.image_shape_)
         k = self.n_components
         self.n_components_ = int(k) if k is not None else max(1, min(32, n_features // 2))
         channels = tuple(self.conv_channels)
@@ -298,14 +295,15 @@ class ConvAutoencoder(BaseAutoencoder):
 
     def _build_module(
         self, n_features: int, code_activation: str, output_activation: str,
-        code_layer: nn.Module | None,
+        bottleneck: nn.Module | None,
     ) -> AutoencoderNet:
         shape, channels, k = self.image_shape_, self.conv_channels_, int(self.kernel_size)
-        encoder = ConvEncoder(shape, channels, self.n_components_, k, self.activation,
-                              code_activation)
+        width = self.n_components_ if bottleneck is None else bottleneck.encoder_width(
+            self.n_components_)
+        encoder = ConvEncoder(shape, channels, width, k, self.activation, code_activation)
         decoder = ConvDecoder(self.n_components_, shape, channels, k, self.activation,
                               output_activation)
-        module = AutoencoderNet(encoder, decoder, code_layer)
+        module = AutoencoderNet(encoder, decoder, bottleneck)
         # channels-last runs the convolutions 15-25% faster on CPU (oneDNN); MPS lacks it
         device = resolve_device(self.device, type(self).__name__)
         fast = device.type in ("cpu", "cuda")
@@ -330,19 +328,3 @@ class ConvAutoencoder(BaseAutoencoder):
         """Decode codes back to images, in the layout ``fit`` was given (see ``input_ndim_``)."""
         recon = super().inverse_transform(X)
         return self._as_images(recon) if self.input_ndim_ == 4 else recon
-
-    # ------------------------------------------------------------------ model files
-    def _fitted_state(self):
-        state = super()._fitted_state()
-        state["image_shape_"] = list(self.image_shape_)
-        state["input_ndim_"] = self.input_ndim_
-        state["conv_channels_"] = list(self.conv_channels_)
-        state["pretraining_loss_curves_"] = self.pretraining_loss_curves_
-        return state
-
-    def _restore_fitted_state(self, state, tensors):
-        state = dict(state)
-        self.image_shape_ = tuple(state.pop("image_shape_"))
-        self.input_ndim_ = int(state.pop("input_ndim_"))
-        self.conv_channels_ = tuple(state.pop("conv_channels_"))
-        super()._restore_fitted_state(state, tensors)

@@ -19,48 +19,34 @@ from __future__ import annotations
 import math
 import warnings
 from numbers import Integral, Real
-from typing import Any
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..io.sources import is_source
+from ..io import is_source
+from ..saving import register_estimator
 from ..training.distributed import init_from_env, launched_by_torchrun
-from ..training.objective import elementwise_loss, per_sample_error
-from ._fit_data import check_source, over_rows
-from ._outlier_stream import StreamScan, TrainingRows
-from ._runtime import resolve_device, seed_from_random_state
+from . import thresholds
 from .autoencoder import Autoencoder
 from .base import BaseAutoencoder
+from .data import check_source, held_out_mask, rows_of
+from .explain import ExplanationMixin
+from .outlier_data import StreamScan, TrainingRows
+from .outlier_state import DetectorFileMixin
+from .outlier_thresholds import ThresholdMixin
+from .runtime import make_generator, resolve_device, seed_from_random_state
 
 _SCALINGS = ("auto", "robust", "none")
 _SCORES = ("auto", "combined", "reconstruction")
 
 
-def _robust_scaler(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median and IQR/1.349 per feature (the standard deviation where the IQR is 0)."""
-    X = np.asarray(X, dtype=np.float64)
-    center = np.median(X, axis=0)
-    q1, q3 = np.percentile(X, [25, 75], axis=0)
-    spread = (q3 - q1) / 1.349  # the IQR of a standard normal is 1.349
-    flat = ~(spread > 1e-12)
-    spread[flat] = X[:, flat].std(axis=0)
-    spread[~(spread > 1e-12)] = 1.0  # constant features: shift only
-    return center, spread
-
-
-def _has_calibration(detector) -> bool:
-    """``predict_proba`` exists unless fitting held nothing out (and nothing was calibrated)."""
-    return getattr(detector, "n_calibration_", None) != 0
-
-
-class OutlierDetector(OutlierMixin, BaseEstimator):
+@register_estimator
+class OutlierDetector(ExplanationMixin, ThresholdMixin, DetectorFileMixin, OutlierMixin,
+                      BaseEstimator):
     """Outlier detection by an autoencoder: reconstruction error plus code distance.
 
     ``OutlierDetector(random_state=0).fit(X)`` is the one-line use, on tables and on flattened
@@ -204,8 +190,8 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
 
     def _over_rows(self, X, compute) -> np.ndarray:
         """``compute`` on the rows of an array, or chunk by chunk on data on disk."""
-        return over_rows(X, compute, check_array=lambda X: self._check_X(X, reset=False),
-                         check_source=lambda X: check_source(self, X, reset=False))
+        return rows_of(X, compute, check_array=lambda X: self._check_X(X, reset=False),
+                       check_source=lambda X: check_source(self, X, reset=False))
 
     def _scale(self, X: np.ndarray) -> np.ndarray:
         return ((X - self._scale_center) / self._scale_spread).astype(np.float32)
@@ -258,7 +244,8 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
             del scan
         else:
             X = self._check_X(X, reset=True)
-            held_out = self._held_out_rows(len(X), rng)
+            held_out = held_out_mask(len(X), self.validation_fraction,
+                                     make_generator(int(rng.randint(2**31 - 1))), min_train=2)
             sample = X[~held_out]
             low, high, n_train = float(sample.min()), float(sample.max()), len(sample)
         n_features = self.n_features_in_
@@ -273,7 +260,7 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         if self.anomaly_score == "auto":
             self.anomaly_score_ = "reconstruction" if image_like else "combined"
         if self.scaling_ == "robust":
-            self._scale_center, self._scale_spread = _robust_scaler(sample)
+            self._scale_center, self._scale_spread = thresholds.robust_scaler(sample)
         else:
             self._scale_center = np.zeros(n_features)
             self._scale_spread = np.ones(n_features)
@@ -317,15 +304,6 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         init_from_env(resolve_device(device, "OutlierDetector"))
         return np.random.RandomState(seed_from_random_state(None))
 
-    def _held_out_rows(self, n_samples: int, rng) -> np.ndarray:
-        """Exactly ``validation_fraction`` of the rows (rounded; at least one, leaving two)."""
-        held_out = np.zeros(n_samples, dtype=bool)
-        if self.validation_fraction is not None:
-            n_cal = min(max(1, round(self.validation_fraction * n_samples)), n_samples - 2)
-            if n_cal >= 1:
-                held_out[rng.permutation(n_samples)[:n_cal]] = True
-        return held_out
-
     def _fit_code_statistics(self, sample: np.ndarray, X, held_out: np.ndarray) -> None:
         """Per member: the code mean and precision (from the scaled training ``sample``), then
         the scores of every row of ``X`` (one pass) and the medians over the training rows
@@ -359,30 +337,12 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
     def _member_parts(self, i: int, Xs: np.ndarray) -> list[np.ndarray]:
         """Member ``i``'s reconstruction error per row, and its code distance (combined), from
         one forward pass."""
-        member, combined = self.estimators_[i], self.anomaly_score_ == "combined"
-
-        def parts(x):  # in float64 on the CPU: squares of large errors overflow float32
-            recon, code = member.module_(x)
-            error = per_sample_error(recon.cpu().double(), x.cpu().double(), member.loss)
-            return torch.cat([error[:, None], code.cpu().double()], 1) if combined else error
-
-        X_in = member._network_input(member._check_X(Xs, reset=False))
-        out = member._check_finite(member._map(parts, X_in), "reconstruction error").numpy()
-        if not combined:
-            return [out]
-        distance = _mahalanobis(out[:, 1:], self._code_location[i], self._code_precision[i])
-        return [out[:, 0], distance]
-
-    @staticmethod
-    def _member_feature_errors(member: BaseAutoencoder, Xs: np.ndarray) -> np.ndarray:
-        """Per-entry reconstruction loss in the network's space, laid out as the rows of X."""
-        X_in = member._check_X(Xs, reset=False)
-
-        def errors(x):
-            return elementwise_loss(member.module_(x)[0], x, member.loss)
-
-        per_entry = member._map(errors, member._network_input(X_in))
-        return member._from_network(per_entry).flatten(1).numpy().astype(np.float64)
+        if self.anomaly_score_ != "combined":
+            return [self.estimators_[i].infer(Xs, ("error",)).error]
+        found = self.estimators_[i].infer(Xs, ("error", "code"))
+        distance = _mahalanobis(found.code.astype(np.float64), self._code_location[i],
+                                self._code_precision[i])
+        return [found.error, distance]
 
     def _anomaly_scores(self, Xs: np.ndarray) -> np.ndarray:
         """Higher is more abnormal: the mean over members of the normalized parts."""
@@ -412,306 +372,6 @@ class OutlierDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return self._over_rows(X, lambda rows: -self._anomaly_scores(self._scale(rows)))
-
-    def decision_function(self, X):
-        """``score_samples(X) - offset_``: negative for outliers, positive for inliers."""
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X):
-        """-1 for outliers and +1 for inliers, as scikit-learn's outlier detectors."""
-        return np.where(self.decision_function(X) < 0, -1, 1)
-
-    def p_values(self, X):
-        """Conformal p-values against the held-out (or ``calibrate``) rows.
-
-        ``p = (1 + #{held-out rows at least as abnormal}) / (n_calibration_ + 1)``. For a clean
-        row from the distribution of the held-out rows, ``P(p <= a) <= a``; small p-values mark
-        outliers, and ``predict`` with an ``fpr`` threshold flags exactly the rows with
-        ``p <= fpr`` (up to ties).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or data on disk as for ``fit``
-
-        Returns
-        -------
-        ndarray of shape (n_samples,), values in (0, 1]
-        """
-        scores = -self.score_samples(X)
-        calibration = self._require_calibration("p_values")
-        ordered = np.sort(calibration)
-        at_least = len(ordered) - np.searchsorted(ordered, scores, side="left")
-        return (1.0 + at_least) / (len(ordered) + 1.0)
-
-    @available_if(_has_calibration)
-    def predict_proba(self, X):
-        """Columns ``[P(inlier), P(outlier)]`` with ``P(outlier) = 1 - p_values(X)``.
-
-        ``P(outlier)`` is the fraction of held-out rows that look more normal than the row, so a
-        clean row gets ``P(outlier) >= 1 - a`` with probability at most ``a``. Only available
-        when there are held-out scores (``validation_fraction`` set, or after ``calibrate``).
-
-        Returns
-        -------
-        ndarray of shape (n_samples, 2)
-        """
-        p = self.p_values(X)
-        return np.column_stack([p, 1.0 - p])
-
-    # ------------------------------------------------------------------ explanations
-    def feature_errors(self, X):
-        """Per-feature (per-pixel for images) reconstruction errors, averaged over members.
-
-        Measured where the network works: after ``scaling_`` and the autoencoder's own scaling,
-        so errors of features in different units compare. The reconstruction part of the
-        anomaly score is ``feature_errors(X).mean(axis=1)`` divided by its training median.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or data on disk as for ``fit``
-            (the result is as large as the data; ``explain`` keeps only the top features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self)
-        return self._over_rows(X, self._feature_errors_of)
-
-    def _feature_errors_of(self, rows: np.ndarray) -> np.ndarray:
-        Xs = self._scale(rows)
-        total = np.zeros(Xs.shape, dtype=np.float64)
-        for member in self.estimators_:
-            total += self._member_feature_errors(member, Xs)
-        return total / len(self.estimators_)
-
-    def explain(self, X, top_k: int = 3):
-        """The features whose reconstruction errors made each row unusual, largest first.
-
-        It explains the reconstruction part of the score. With ``anomaly_score_="combined"`` a
-        row can also be unusual by its code distance alone (it lies along the data's structure
-        but far out); ``explain`` says nothing about that part.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or data on disk as for ``fit``
-            (explained a chunk at a time)
-        top_k : int, default=3
-            How many features to name per row (at most ``n_features_in_``).
-
-        Returns
-        -------
-        sklearn.utils.Bunch
-            ``features`` (names, from ``feature_names_in_`` or ``x0, x1, ...``), ``indices``,
-            ``errors`` (their feature errors) and ``shares`` (their share of the row's total
-            reconstruction error), each of shape (n_samples, top_k).
-        """
-        if isinstance(top_k, bool) or not isinstance(top_k, Integral) or top_k < 1:
-            raise ValueError(f"top_k must be a positive int; got {top_k!r}.")
-        check_is_fitted(self)
-        top_k = min(int(top_k), self.n_features_in_)
-
-        def top_features(rows: np.ndarray) -> np.ndarray:
-            errors = self._feature_errors_of(rows)
-            indices = np.argsort(-errors, axis=1, kind="stable")[:, :top_k]
-            top = np.take_along_axis(errors, indices, axis=1)
-            totals = errors.sum(axis=1, keepdims=True)
-            shares = np.divide(top, totals, out=np.zeros_like(top), where=totals > 0)
-            return np.concatenate([indices, top, shares], axis=1)  # indices exact in float64
-
-        found = self._over_rows(X, top_features)
-        indices = found[:, :top_k].astype(np.intp)
-        top, shares = found[:, top_k:2 * top_k], found[:, 2 * top_k:]
-        names = (
-            np.asarray(self.feature_names_in_, dtype=object)
-            if hasattr(self, "feature_names_in_")
-            else np.asarray([f"x{j}" for j in range(self.n_features_in_)], dtype=object)
-        )
-        return Bunch(features=names[indices], indices=indices, errors=top, shares=shares)
-
-    # ------------------------------------------------------------------ thresholds
-    def _require_calibration(self, what: str) -> np.ndarray:
-        if self.n_calibration_ == 0:
-            raise ValueError(
-                f"{what} needs held-out scores, but this detector was fit with "
-                "validation_fraction=None; call calibrate(X_clean) with clean rows first."
-            )
-        return self._calibration_scores
-
-    def _set_threshold_value(self, value: float) -> None:
-        self.threshold_ = float(value)
-        self.offset_ = -self.threshold_
-
-    def _set_threshold_contamination(self, contamination: float) -> None:
-        # The offset is that percentile of score_samples on the training rows (IsolationForest's
-        # rule), so that exactly that fraction scores below it, ties aside.
-        self._set_threshold_value(-np.percentile(-self.train_scores_, 100.0 * contamination))
-
-    def _set_threshold_fpr(self, fpr: float, *, warn: bool = True) -> None:
-        calibration = np.sort(self._require_calibration("An fpr threshold"))[::-1]
-        n = len(calibration)
-        # Flag a score iff fewer than floor(fpr * (n + 1)) held-out scores are at least as
-        # large, i.e. iff its conformal p-value is <= fpr: the rank-m largest held-out score.
-        m = math.floor(fpr * (n + 1) + 1e-9)
-        if m < 1:
-            if warn:
-                warnings.warn(
-                    f"fpr={fpr} needs at least {math.ceil(1 / fpr) - 1} held-out rows, but there "
-                    f"are {n}; the threshold is the largest held-out score instead (a "
-                    f"false-positive rate of at most {1 / (n + 1):.3g}). Raise "
-                    "validation_fraction or call calibrate() with more clean rows.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            m = 1
-        self._set_threshold_value(calibration[m - 1])
-
-    def set_threshold(self, *, contamination=None, fpr=None, value=None):
-        """Move the threshold without retraining; give exactly one argument.
-
-        Parameters
-        ----------
-        contamination : float in (0, 0.5], optional
-            Flag this fraction of the training rows.
-        fpr : float in (0, 1), optional
-            Target false-positive rate on clean data, from the held-out (or ``calibrate``) rows.
-        value : float, optional
-            The threshold on the anomaly score (``-score_samples``) itself.
-
-        Returns
-        -------
-        self
-        """
-        check_is_fitted(self)
-        given = {k: v for k, v in
-                 {"contamination": contamination, "fpr": fpr, "value": value}.items()
-                 if v is not None}
-        if len(given) != 1:
-            raise ValueError(
-                "set_threshold takes exactly one of contamination, fpr or value; got "
-                f"{sorted(given) or 'none'}."
-            )
-        (name, number), = given.items()
-        if isinstance(number, bool) or not isinstance(number, Real) or not np.isfinite(number):
-            raise ValueError(f"{name} must be a finite number; got {number!r}.")
-        if name == "contamination":
-            if not 0 < number <= 0.5:
-                raise ValueError(f"contamination must be in (0, 0.5]; got {number!r}.")
-            self._set_threshold_contamination(float(number))
-        elif name == "fpr":
-            if not 0 < number < 1:
-                raise ValueError(f"fpr must be in (0, 1); got {number!r}.")
-            self._set_threshold_fpr(float(number))
-        else:
-            self._set_threshold_value(float(number))
-        return self
-
-    def calibrate(self, X_clean, fpr=None):
-        """Use clean rows the models never saw for ``p_values`` and ``fpr`` thresholds.
-
-        Parameters
-        ----------
-        X_clean : array-like of shape (n_samples, n_features), or data on disk as for ``fit``
-            Rows known to be normal, not used for training.
-        fpr : float in (0, 1) or None, default=None
-            Also set the threshold to this false-positive rate on them. None leaves the
-            threshold as it is.
-
-        Returns
-        -------
-        self
-        """
-        check_is_fitted(self)
-        self._calibration_scores = -self.score_samples(X_clean)
-        self.n_calibration_ = int(len(self._calibration_scores))
-        if fpr is not None:
-            self.set_threshold(fpr=fpr)
-        return self
-
-    # ------------------------------------------------------------------ model files
-    def save(self, path) -> None:
-        """Write the fitted detector to one safetensors file (weights + JSON config); no pickle."""
-        from ..io.model_file import save_model
-
-        save_model(self, path)
-
-    def _fitted_state(self) -> dict[str, Any]:
-        from ..io.model_file import _param_to_json
-
-        state: dict[str, Any] = {
-            "n_features_in_": self.n_features_in_,
-            "scaling_": self.scaling_,
-            "anomaly_score_": self.anomaly_score_,
-            "threshold_": self.threshold_,
-            "offset_": self.offset_,
-            "n_calibration_": self.n_calibration_,
-            "reconstruction_median": [float(v) for v in self._reconstruction_median],
-            "code_median": [float(v) for v in self._code_median],
-            "members": [
-                {
-                    "estimator": type(m).__name__,
-                    "params": {k: _param_to_json(k, v)
-                               for k, v in m.get_params(deep=False).items()},
-                    "fitted": m._fitted_state(),
-                }
-                for m in self.estimators_
-            ],
-        }
-        if hasattr(self, "feature_names_in_"):
-            state["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
-        return state
-
-    def _tensors(self) -> dict[str, torch.Tensor]:
-        def as_tensor(a):
-            return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
-
-        tensors = {
-            "scaler.center": as_tensor(self._scale_center),
-            "scaler.spread": as_tensor(self._scale_spread),
-            "scores.train": as_tensor(self.train_scores_),
-            "scores.calibration": as_tensor(self._calibration_scores),
-        }
-        for i, member in enumerate(self.estimators_):
-            for key, value in member._tensors().items():
-                tensors[f"members.{i}.{key}"] = value
-            if self.anomaly_score_ == "combined":
-                tensors[f"code.{i}.location"] = as_tensor(self._code_location[i])
-                tensors[f"code.{i}.precision"] = as_tensor(self._code_precision[i])
-        return tensors
-
-    def _restore_fitted_state(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]):
-        from ..io.model_file import _estimator_classes, _param_from_json
-
-        def array(key):
-            return tensors.pop(key).double().numpy()
-
-        self.n_features_in_ = int(state["n_features_in_"])
-        if "feature_names_in_" in state:
-            self.feature_names_in_ = np.asarray(state["feature_names_in_"], dtype=object)
-        self.scaling_ = state["scaling_"]
-        self.anomaly_score_ = state["anomaly_score_"]
-        self.threshold_ = float(state["threshold_"])
-        self.offset_ = float(state["offset_"])
-        self.n_calibration_ = int(state["n_calibration_"])
-        self._reconstruction_median = [float(v) for v in state["reconstruction_median"]]
-        self._code_median = [float(v) for v in state["code_median"]]
-        self._scale_center = array("scaler.center")
-        self._scale_spread = array("scaler.spread")
-        self.train_scores_ = array("scores.train")
-        self._calibration_scores = array("scores.calibration")
-        classes = _estimator_classes()
-        self.estimators_, self._code_location, self._code_precision = [], [], []
-        for i, info in enumerate(state["members"]):
-            prefix = f"members.{i}."
-            own = {k.removeprefix(prefix): tensors.pop(k)
-                   for k in [k for k in tensors if k.startswith(prefix)]}
-            params = {k: _param_from_json(k, v) for k, v in info["params"].items()}
-            member = classes[info["estimator"]](**params)
-            member._restore_fitted_state(info["fitted"], own)
-            self.estimators_.append(member)
-            if self.anomaly_score_ == "combined":
-                self._code_location.append(array(f"code.{i}.location"))
-                self._code_precision.append(array(f"code.{i}.precision"))
 
 
 def _positive(value: float) -> float:

@@ -1,15 +1,14 @@
-"""Reading and writing files: aekit model files and data streamed from disk."""
+"""Data on disk, read a chunk of rows at a time: sources for fitting and scoring.
 
-from .data import DataFileError
-from .model_file import ModelFileError, atomic_write_bytes, load
-from .sources import (
-    ArraySource,
-    ImageFolderSource,
-    NpySource,
-    ParquetSource,
-    RowSource,
-    open_source,
-)
+``open_source`` turns a path (``.npy``, Parquet file or folder, image folder) or a ``np.memmap``
+into a ``RowSource``; ``RowSource.checked_chunks`` reads it chunk by chunk with its values
+checked. Image files follow ``aekit.io.images``' rules. Model files are ``aekit.saving``'s.
+"""
+
+from ..errors import DataFileError, ModelFileError
+from .image_folder import ImageFolderSource
+from .parquet import ParquetSource
+from .sources import ArraySource, NpySource, RowSource, is_source, open_source
 
 __all__ = [
     "ArraySource",
@@ -19,7 +18,6 @@ __all__ = [
     "NpySource",
     "ParquetSource",
     "RowSource",
-    "atomic_write_bytes",
-    "load",
+    "is_source",
     "open_source",
 ]

@@ -7,19 +7,24 @@ of same-size images) and ``ArraySource`` (any sliceable array, e.g. a ``np.memma
 estimators take a source, or a path that ``open_source`` turns into one, wherever they take an
 array: ``Autoencoder().fit("big.npy")``.
 
-A streamed fit holds a few pools of chunks at a time (``aekit.training.data.ChunkBatches``), so
-its peak memory depends on ``chunk_rows`` and not on the number of rows. Every problem is a
-``DataFileError`` naming the file and the fix.
+Every reader of a source goes through ``RowSource.checked_chunks``: one chunk at a time, its
+values checked (missing, infinite, too large for float32), each problem named by its row in the
+file. A streamed fit holds a few pools of chunks at a time
+(``aekit.training.data.ChunkBatches``), so its peak memory depends on ``chunk_rows`` and not on
+the number of rows. Every problem is a ``DataFileError`` naming the file and the fix.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from .data import IMAGE_SUFFIXES, DataFileError, load_image
+from ..errors import DataFileError
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 #: default chunk size in bytes (float32 rows): big enough for fast reads, small next to memory
 CHUNK_BYTES = 4 << 20
@@ -62,6 +67,45 @@ class RowSource:
         """What identifies this data for checkpoints (the estimators add a content hash)."""
         return {"source": type(self).__name__, "n_rows": self.n_rows,
                 "n_features": self.n_features}
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """The shape of one row: ``image_shape`` for images, else ``(n_features,)``."""
+        return tuple(self.image_shape) if self.image_shape else (self.n_features,)
+
+    def check_rows(self, rows: np.ndarray, start: int, *, allow_missing: bool = False) \
+            -> np.ndarray:
+        """``rows`` (chunk rows from ``start``) if their values can be used, else a
+        ``DataFileError`` naming the first bad row (1-based, as in the file) and column.
+
+        Missing values (NaN) pass with ``allow_missing``; infinite values never do, nor values
+        too large for float32.
+        """
+        bad = np.isinf(rows) if allow_missing else ~np.isfinite(rows)
+        if bad.any():
+            row, col = (int(i) for i in np.argwhere(bad)[0])
+            name = self.feature_names[col] if self.feature_names else f"column {col}"
+            what = "infinite" if allow_missing else "missing or infinite"
+            raise DataFileError(
+                f"{self.path or 'The data'} has {what} values (first: row {start + row + 1}, "
+                f"{name}); fill or drop them first."
+            )
+        if rows.size and rows.dtype == np.float64:
+            peak = float(np.nanmax(np.abs(rows))) if allow_missing else float(np.abs(rows).max())
+            if peak > _FLOAT32_MAX:
+                raise DataFileError(
+                    f"{self.path or 'The data'} has values too large for float32 near row "
+                    f"{start + 1}; rescale them before fitting."
+                )
+        return rows
+
+    def checked_chunks(self, *, allow_missing: bool = False) \
+            -> Iterator[tuple[int, int, np.ndarray]]:
+        """``(start, stop, rows)`` for each chunk in order, its values checked
+        (``check_rows``); memory holds one chunk."""
+        for index, (start, stop) in enumerate(self.chunks):
+            yield start, stop, self.check_rows(self.read_chunk(index), start,
+                                               allow_missing=allow_missing)
 
 
 class ArraySource(RowSource):
@@ -192,154 +236,6 @@ def _npy_header(path: Path) -> tuple[tuple[int, ...], bool, np.dtype, int]:
         raise DataFileError(f"{path} is not a readable .npy file.") from None
 
 
-class ParquetSource(RowSource):
-    """A Parquet file, or a folder of Parquet files with the same columns; one chunk per row
-    group (write files with row groups of a size that fits memory, e.g. 100,000 rows).
-
-    ``columns``: the columns to learn from (default: all, which must then be numeric);
-    ``exclude``: columns to leave out (e.g. an ID column).
-    """
-
-    def __init__(self, path: str | os.PathLike, columns: list[str] | None = None,
-                 exclude: list[str] | tuple[str, ...] = ()):
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise DataFileError(
-                "Reading Parquet needs pyarrow: pip install 'aekit[data]'."
-            ) from None
-        self.path = str(path)
-        root = Path(path)
-        files = (sorted(p for p in root.iterdir() if p.suffix.lower() in (".parquet", ".pq"))
-                 if root.is_dir() else [root])
-        if not files:
-            raise DataFileError(f"{root} holds no .parquet files.")
-        self._files, self._groups, self.chunks = [], [], []
-        start = 0
-        for file in files:
-            try:
-                handle = pq.ParquetFile(file)
-            except FileNotFoundError:
-                raise DataFileError(f"{file} does not exist; check the path.") from None
-            except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a bad file
-                raise DataFileError(
-                    f"{file} is not a readable Parquet file ({type(exc).__name__})."
-                ) from None
-            names = self._check_columns(file, handle.schema_arrow, columns, exclude)
-            self._files.append(file)
-            for group in range(handle.metadata.num_row_groups):
-                rows = handle.metadata.row_group(group).num_rows
-                if rows:
-                    self._groups.append((len(self._files) - 1, group))
-                    self.chunks.append((start, start + rows))
-                    start += rows
-        self.feature_names = names
-        self.n_rows, self.n_features = start, len(names)
-        self.dtype = np.dtype(np.float64)
-
-    def _check_columns(self, file: Path, schema, columns, exclude) -> list[str]:
-        import pyarrow as pa
-
-        names = list(schema.names) if columns is None else list(columns)
-        names = [c for c in names if c not in exclude]
-        missing = [c for c in names if c not in schema.names]
-        if missing:
-            raise DataFileError(f"{file} has no column {missing[0]!r}; its columns are "
-                                f"{schema.names[:10]}.")
-        for name in names:
-            kind = schema.field(name).type
-            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
-                    or pa.types.is_boolean(kind)):
-                raise DataFileError(
-                    f"{file}: column {name!r} is not numeric ({kind}); pass columns=[...] "
-                    "(the command line: --id-column) to leave it out, or encode it as numbers."
-                )
-        if self.feature_names is not None and names != self.feature_names:
-            raise DataFileError(
-                f"{file} has other columns than the first file: {names[:5]} vs "
-                f"{self.feature_names[:5]}; every file of the folder needs the same columns."
-            )
-        self.feature_names = names
-        return names
-
-    def read_chunk(self, index: int) -> np.ndarray:
-        import pyarrow.parquet as pq
-
-        file_index, group = self._groups[index]
-        table = pq.ParquetFile(self._files[file_index]).read_row_group(
-            group, columns=self.feature_names
-        )
-        rows = np.empty((table.num_rows, self.n_features), np.float64)
-        for j, column in enumerate(table.columns):
-            rows[:, j] = column.to_numpy(zero_copy_only=False)  # nulls become NaN
-        return rows
-
-    def read_columns(self, index: int, columns: list[str]):
-        """Other columns of chunk ``index`` (e.g. an ID column left out of the features), as
-        a pandas DataFrame."""
-        import pyarrow.parquet as pq
-
-        file_index, group = self._groups[index]
-        handle = pq.ParquetFile(self._files[file_index])
-        missing = [c for c in columns if c not in handle.schema_arrow.names]
-        if missing:
-            raise DataFileError(f"{self._files[file_index]} has no column {missing[0]!r}.")
-        # integers and booleans keep their type when a row group has nulls (pandas would
-        # turn that group's integers into floats, and the chunks' types would differ)
-        return handle.read_row_group(group, columns=list(columns)).to_pandas(
-            types_mapper=_nullable_pandas_type)
-
-    def fingerprint(self) -> dict:
-        return {**super().fingerprint(), "path": os.path.abspath(self.path)}
-
-
-class ImageFolderSource(RowSource):
-    """A folder of same-size PNG/JPEG images (sorted by name), as rows of C*H*W pixels in [0, 1]."""
-
-    def __init__(self, folder: str | os.PathLike, chunk_rows: int | None = None):
-        folder = Path(folder)
-        self.path = str(folder)
-        self.files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        if not self.files:
-            raise DataFileError(f"{folder} holds no images (PNG/JPEG); give a folder of images.")
-        self.image_shape = tuple(load_image(self.files[0]).shape)
-        self.names = [f.name for f in self.files]
-        self.n_rows, self.n_features = len(self.files), int(np.prod(self.image_shape))
-        self.dtype = np.dtype(np.float32)
-        self.chunks = self._make_chunks(chunk_rows)
-
-    def read_chunk(self, index: int) -> np.ndarray:
-        start, stop = self.chunks[index]
-        rows = np.empty((stop - start, self.n_features), np.float32)
-        for i, file in enumerate(self.files[start:stop]):
-            image = load_image(file)
-            if image.shape != self.image_shape:
-                raise DataFileError(
-                    f"Images in {self.path} differ in size: {self.files[0].name} is "
-                    f"{self.image_shape}, {file.name} is {image.shape} (channels, height, width); "
-                    "resize them to one size."
-                )
-            rows[i] = image.reshape(-1)
-        return rows
-
-    def fingerprint(self) -> dict:
-        return {**super().fingerprint(), "path": os.path.abspath(self.path)}
-
-
-def _nullable_pandas_type(arrow_type):
-    """pandas' nullable dtype for Arrow integers and booleans (None: the default)."""
-    import pandas as pd
-    import pyarrow as pa
-
-    if pa.types.is_boolean(arrow_type):
-        return pd.BooleanDtype()
-    if pa.types.is_integer(arrow_type):
-        name = str(arrow_type)  # int8 ... uint64 -> Int8 ... UInt64
-        return pd.api.types.pandas_dtype("U" + name[1:].capitalize() if name[0] == "u"
-                                         else name.capitalize())
-    return None
-
-
 def is_source(X) -> bool:
     """True for what the estimators stream: a source, a path, or a ``np.memmap``."""
     return isinstance(X, (RowSource, str, os.PathLike, np.memmap))
@@ -348,6 +244,9 @@ def is_source(X) -> bool:
 def open_source(X, chunk_rows: int | None = None) -> RowSource:
     """A source for ``X``: a source (returned as is), a path (.npy, .parquet, a folder of Parquet
     files or of images) or a ``np.memmap``."""
+    from .image_folder import ImageFolderSource  # they build on RowSource
+    from .parquet import PARQUET_SUFFIXES, ParquetSource
+
     if isinstance(X, RowSource):
         return X
     if isinstance(X, np.memmap):
@@ -356,14 +255,14 @@ def open_source(X, chunk_rows: int | None = None) -> RowSource:
     if not path.exists():
         raise DataFileError(f"{path} does not exist; check the path.")
     if path.is_dir():
-        entries = {p.suffix.lower() for p in path.iterdir()}
-        if entries & {".parquet", ".pq"}:
+        entries = {p.suffix.lower() for p in path.iterdir() if p.is_file()}
+        if entries & PARQUET_SUFFIXES:
             return ParquetSource(path)
         return ImageFolderSource(path, chunk_rows)
     suffix = path.suffix.lower()
     if suffix == ".npy":
         return NpySource(path, chunk_rows)
-    if suffix in (".parquet", ".pq"):
+    if suffix in PARQUET_SUFFIXES:
         return ParquetSource(path)
     if suffix == ".csv":
         raise DataFileError(
@@ -375,3 +274,4 @@ def open_source(X, chunk_rows: int | None = None) -> RowSource:
         f"{path}: unknown data format {suffix!r}; stream a .npy file, Parquet files or a "
         "folder of images."
     )
+

@@ -2,7 +2,7 @@
 
 from .activations import ACTIVATIONS, make_activation
 from .autoencoder import AutoencoderNet
-from .code_layers import TopKCode
+from .bottleneck import Bottleneck, TopKCode
 from .conv import ConvDecoder, ConvEncoder, init_conv_
 from .dense import DenseDecoder, DenseEncoder, init_linear_
 from .tied import TiedDenseDecoder, TiedLinear
@@ -10,6 +10,7 @@ from .tied import TiedDenseDecoder, TiedLinear
 __all__ = [
     "ACTIVATIONS",
     "AutoencoderNet",
+    "Bottleneck",
     "ConvDecoder",
     "ConvEncoder",
     "DenseDecoder",

@@ -1,6 +1,8 @@
-"""Convolutional encoders and decoders for images of any size and channel count.
+"""Convolutional encoders and decoders for samples with 1, 2 or 3 spatial dimensions.
 
-The encoder halves the height and width at every level with a stride-2 convolution,
+A sample is ``(C, *spatial)``: ``(C, L)`` for a sequence of length L with C channels (1-D
+convolutions), ``(C, H, W)`` for an image (2-D), ``(C, D, H, W)`` for a volume (3-D). The encoder
+halves every spatial size at each level with a stride-2 convolution,
 ``(C, H, W) -> (c1, ceil(H/2), ceil(W/2)) -> (c2, ...)``, then flattens the last feature map and
 maps it to a dense code. The decoder mirrors it: a dense layer back to the last feature map, then
 one stride-2 transposed convolution per level. Each transposed convolution's ``output_padding`` is
@@ -23,14 +25,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .activations import make_activation
+from .dense import init_linear_
 
 _STRIDE = 2
+_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+_DECONV = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
 
 
-def init_conv_(layer: nn.Conv2d | nn.ConvTranspose2d, generator: torch.Generator | None = None):
+def init_conv_(layer: nn.Module, generator: torch.Generator | None = None) -> None:
     """PyTorch's default convolution initialisation, drawn from ``generator``.
 
-    The fan-in is ``weight.shape[1] * kernel area``, as in PyTorch (for a transposed convolution
+    The fan-in is ``weight.shape[1] * kernel size``, as in PyTorch (for a transposed convolution
     that is its number of output channels).
     """
     nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
@@ -40,34 +45,30 @@ def init_conv_(layer: nn.Conv2d | nn.ConvTranspose2d, generator: torch.Generator
         nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
 
-def _init_linear(layer: nn.Linear, generator: torch.Generator | None) -> None:
-    from .dense import init_linear_
-
-    init_linear_(layer, generator)
-
-
-def _check_image_shape(shape: Sequence[int]) -> tuple[int, int, int]:
+def check_sample_shape(shape: Sequence[int]) -> tuple[int, ...]:
+    """``(channels, *spatial)`` with 1 to 3 spatial dimensions and positive sizes."""
     shape = tuple(int(s) for s in shape)
-    if len(shape) != 3 or min(shape) < 1:
+    if not 2 <= len(shape) <= 4 or min(shape) < 1:
         raise ValueError(
-            f"image shape must be (channels, height, width) with positive sizes; got {shape}."
+            "sample shape must be (channels, length), (channels, height, width) or (channels, "
+            f"depth, height, width) with positive sizes; got {shape}."
         )
-    return shape  # type: ignore[return-value]
+    return shape
 
 
 def conv_output_size(size: int, kernel_size: int) -> int:
-    """Height (or width) after one stride-2 convolution with ``padding = kernel_size // 2``."""
+    """Size along one dimension after a stride-2 convolution padded by ``kernel_size // 2``."""
     return (size + 2 * (kernel_size // 2) - kernel_size) // _STRIDE + 1
 
 
 def level_shapes(
-    image_shape: Sequence[int], channels: Sequence[int], kernel_size: int
-) -> list[tuple[int, int, int]]:
-    """``(C, H, W)`` of the input and of every encoder level's output, in order."""
-    shapes = [_check_image_shape(image_shape)]
+    sample_shape: Sequence[int], channels: Sequence[int], kernel_size: int
+) -> list[tuple[int, ...]]:
+    """``(C, *spatial)`` of the input and of every encoder level's output, in order."""
+    shapes = [check_sample_shape(sample_shape)]
     for c in channels:
-        _, h, w = shapes[-1]
-        shapes.append((int(c), conv_output_size(h, kernel_size), conv_output_size(w, kernel_size)))
+        spatial = shapes[-1][1:]
+        shapes.append((int(c), *(conv_output_size(s, kernel_size) for s in spatial)))
     return shapes
 
 
@@ -77,27 +78,31 @@ def _output_padding(size_in: int, target: int, kernel_size: int) -> int:
     return min(max(target - natural, 0), _STRIDE - 1)
 
 
-def match_size(x: Tensor, height: int, width: int) -> Tensor:
-    """Crop (bottom/right) or zero-pad ``x`` to ``height x width``; a no-op when it fits."""
-    h, w = x.shape[-2:]
-    if (h, w) == (height, width):
+def match_size(x: Tensor, *sizes: int) -> Tensor:
+    """Crop (at the end) or zero-pad ``x``'s last ``len(sizes)`` dimensions to ``sizes``."""
+    current = tuple(x.shape[-len(sizes):])
+    if current == tuple(sizes):
         return x
-    x = x[..., :height, :width]  # (batch, C, min(h, H), min(w, W))
-    return F.pad(x, (0, width - x.shape[-1], 0, height - x.shape[-2]))  # (batch, C, H, W)
+    for dim, size in enumerate(sizes, start=x.dim() - len(sizes)):
+        x = x.narrow(dim, 0, min(size, x.shape[dim]))
+    pad: list[int] = []
+    for dim in reversed(range(x.dim() - len(sizes), x.dim())):  # F.pad: last dimension first
+        pad += [0, sizes[dim - (x.dim() - len(sizes))] - x.shape[dim]]
+    return F.pad(x, pad)
 
 
 class ConvEncoder(nn.Module):
-    """``(C, H, W) -> conv levels -> flatten -> code_size``.
+    """``(C, *spatial) -> conv levels -> flatten -> code_size``.
 
     Parameters
     ----------
-    image_shape : (int, int, int)
-        ``(channels, height, width)`` of the input images.
+    sample_shape : tuple of int
+        ``(channels, *spatial)`` of the input: ``(C, L)``, ``(C, H, W)`` or ``(C, D, H, W)``.
     channels : sequence of int
-        Output channels of each stride-2 convolution, in order (each halves height and width).
+        Output channels of each stride-2 convolution, in order (each halves every spatial size).
     code_size : int
     kernel_size : int, default=3
-        Square kernel, padded by ``kernel_size // 2``.
+        Kernel size along every spatial dimension, padded by ``kernel_size // 2``.
     activation : str, default="relu"
         Activation after every convolution.
     code_activation : str, default="linear"
@@ -105,7 +110,7 @@ class ConvEncoder(nn.Module):
 
     def __init__(
         self,
-        image_shape: Sequence[int],
+        sample_shape: Sequence[int],
         channels: Sequence[int],
         code_size: int,
         kernel_size: int = 3,
@@ -113,25 +118,27 @@ class ConvEncoder(nn.Module):
         code_activation: str = "linear",
     ) -> None:
         super().__init__()
-        self.image_shape = _check_image_shape(image_shape)
+        self.sample_shape = check_sample_shape(sample_shape)
+        self.image_shape = self.sample_shape  # the name of the 2-D case
         self.channels = tuple(int(c) for c in channels)
         self.kernel_size = int(kernel_size)
         self.code_size = int(code_size)
-        shapes = level_shapes(self.image_shape, self.channels, self.kernel_size)
+        conv = _CONV[len(self.sample_shape) - 1]
+        shapes = level_shapes(self.sample_shape, self.channels, self.kernel_size)
         self.convs = nn.ModuleList(
             nn.Sequential(
-                nn.Conv2d(c_in, c_out, self.kernel_size, stride=_STRIDE,
-                          padding=self.kernel_size // 2),
+                conv(c_in[0], c_out[0], self.kernel_size, stride=_STRIDE,
+                     padding=self.kernel_size // 2),
                 make_activation(activation),
             )
-            for (c_in, _, _), (c_out, _, _) in zip(shapes[:-1], shapes[1:])
+            for c_in, c_out in zip(shapes[:-1], shapes[1:])
         )
         self.head = nn.Sequential(
             nn.Flatten(),
             nn.Linear(math.prod(shapes[-1]), self.code_size),
             make_activation(code_activation),
         )
-        self.feature_shape = shapes[-1]  # (channels[-1], h, w) of the last level
+        self.feature_shape = shapes[-1]  # (channels[-1], *spatial) of the last level
 
     def blocks(self) -> list[nn.Module]:
         """One module per level: the convolutions, then the dense head."""
@@ -140,26 +147,27 @@ class ConvEncoder(nn.Module):
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         for block in self.convs:
             init_conv_(block[0], generator)
-        _init_linear(self.head[1], generator)
+        init_linear_(self.head[1], generator)
 
     def forward(self, x: Tensor) -> Tensor:
         for block in self.convs:
-            x = block(x)  # (batch, c, h, w) -> (batch, c_next, ceil(h/2), ceil(w/2))
+            x = block(x)  # (batch, c, *spatial) -> (batch, c_next, *ceil(spatial / 2))
         return self.head(x)  # (batch, *feature_shape) -> (batch, code_size)
 
     def extra_repr(self) -> str:
-        return (f"image_shape={self.image_shape}, channels={self.channels}, "
+        return (f"sample_shape={self.sample_shape}, channels={self.channels}, "
                 f"kernel_size={self.kernel_size}, code_size={self.code_size}")
 
 
 class ConvDecoder(nn.Module):
-    """``code_size -> dense -> transposed convolutions -> (C, H, W)``: a ``ConvEncoder``'s mirror.
+    """``code_size -> dense -> transposed convolutions -> (C, *spatial)``: a ``ConvEncoder``'s
+    mirror.
 
     Parameters
     ----------
     code_size : int
-    image_shape : (int, int, int)
-        ``(channels, height, width)`` of the output: the encoder's input shape.
+    sample_shape : tuple of int
+        ``(channels, *spatial)`` of the output: the encoder's input shape.
     channels : sequence of int
         The ENCODER's channels, in encoder order; the decoder walks them backwards.
     kernel_size : int, default=3
@@ -171,18 +179,20 @@ class ConvDecoder(nn.Module):
     def __init__(
         self,
         code_size: int,
-        image_shape: Sequence[int],
+        sample_shape: Sequence[int],
         channels: Sequence[int],
         kernel_size: int = 3,
         activation: str = "relu",
         output_activation: str = "linear",
     ) -> None:
         super().__init__()
-        self.image_shape = _check_image_shape(image_shape)
+        self.sample_shape = check_sample_shape(sample_shape)
+        self.image_shape = self.sample_shape
         self.channels = tuple(int(c) for c in channels)
         self.kernel_size = int(kernel_size)
         self.code_size = int(code_size)
-        shapes = level_shapes(self.image_shape, self.channels, self.kernel_size)
+        deconv = _DECONV[len(self.sample_shape) - 1]
+        shapes = level_shapes(self.sample_shape, self.channels, self.kernel_size)
         self.feature_shape = shapes[-1]
         self.head = nn.Sequential(
             nn.Linear(self.code_size, math.prod(self.feature_shape)),
@@ -192,13 +202,13 @@ class ConvDecoder(nn.Module):
         deconvs = []
         # level i maps shapes[i + 1] back to shapes[i]; walk from the innermost level outwards
         for i in reversed(range(len(self.channels))):
-            (c_out, h_out, w_out), (c_in, h_in, w_in) = shapes[i], shapes[i + 1]
-            padding = (_output_padding(h_in, h_out, self.kernel_size),
-                       _output_padding(w_in, w_out, self.kernel_size))
+            (c_out, *target), (c_in, *size_in) = shapes[i], shapes[i + 1]
+            padding = tuple(_output_padding(s, t, self.kernel_size)
+                            for s, t in zip(size_in, target))
             act = output_activation if i == 0 else activation
             deconvs.append(nn.Sequential(
-                nn.ConvTranspose2d(c_in, c_out, self.kernel_size, stride=_STRIDE,
-                                   padding=self.kernel_size // 2, output_padding=padding),
+                deconv(c_in, c_out, self.kernel_size, stride=_STRIDE,
+                       padding=self.kernel_size // 2, output_padding=padding),
                 make_activation(act),
             ))
         self.deconvs = nn.ModuleList(deconvs)
@@ -208,17 +218,16 @@ class ConvDecoder(nn.Module):
         return [self.head, *self.deconvs]
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        _init_linear(self.head[0], generator)
+        init_linear_(self.head[0], generator)
         for block in self.deconvs:
             init_conv_(block[0], generator)
 
     def forward(self, code: Tensor) -> Tensor:
         x = self.head(code)  # (batch, code_size) -> (batch, *feature_shape)
         for block in self.deconvs:
-            x = block(x)  # (batch, c, h, w) -> (batch, c_prev, ~2h, ~2w)
-        _, height, width = self.image_shape
-        return match_size(x, height, width)  # (batch, C, H, W), exactly the input's shape
+            x = block(x)  # (batch, c, *spatial) -> (batch, c_prev, *~2 spatial)
+        return match_size(x, *self.sample_shape[1:])  # exactly the input's shape
 
     def extra_repr(self) -> str:
-        return (f"code_size={self.code_size}, image_shape={self.image_shape}, "
+        return (f"code_size={self.code_size}, sample_shape={self.sample_shape}, "
                 f"channels={self.channels}, kernel_size={self.kernel_size}")

@@ -16,11 +16,14 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..atomic import atomic_write_bytes
+from ..errors import AekitError
+
 FORMAT = "aekit-checkpoint"
 FILENAME = "checkpoint.safetensors"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(AekitError, ValueError):
     """A checkpoint that cannot be resumed, with the reason."""
 
 
@@ -76,7 +79,6 @@ def save_checkpoint(
 ) -> None:
     from safetensors.torch import save
 
-    from ..io.model_file import atomic_write_bytes
 
     tensors = {f"module.{k}": v.detach().cpu().clone() for k, v in module.state_dict().items()}
     opt_tensors, param_groups = _optimizer_tensors(optimizer)

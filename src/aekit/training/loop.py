@@ -10,19 +10,24 @@ from typing import Any, Protocol
 
 import torch
 from sklearn.exceptions import ConvergenceWarning
-from torch import Tensor, nn
+from torch import nn
 
-from .checkpoint import Checkpointing, LoopState, load_checkpoint, restore, save_checkpoint
+from ..errors import AekitError
+from .callbacks import CheckpointSaver, EarlyStopping, History, ProgressBar, Run
+from .checkpoint import Checkpointing, load_checkpoint, restore
 from .data import BatchSource
 from .distributed import all_reduce_sum, is_distributed, is_main_process
 from .objective import ReconstructionObjective, per_sample_error
 
 
-class NonFiniteLossError(ValueError):
+class NonFiniteLossError(AekitError, ValueError):
     """The training loss became NaN or infinite."""
 
 
 class Callback(Protocol):
+    """What ``train`` calls; ``on_train_begin(run)`` and ``on_train_end(run)`` are optional
+    (see ``aekit.training.callbacks``)."""
+
     def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> bool | None:
         """Called after every epoch; return True to stop training."""
 
@@ -83,17 +88,22 @@ def validation_score(
     return -error_sum / max(rows, 1.0)
 
 
-def _progress(config: TrainingConfig, initial: int = 0):
-    if config.verbose < 1:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=config.max_iter, initial=initial, desc=f"{config.owner} fit", unit="epoch",
-                leave=True)
+def _hook(callback, name: str):
+    return getattr(callback, name, None)
 
 
-def _snapshot(module: nn.Module) -> dict[str, Tensor]:
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+def _run_epoch(net, objective, data, optimizer, generator, noise_generator, autocast_dtype):
+    """One pass over ``data``; the mean loss per row, summed over processes."""
+    total = torch.zeros(2, dtype=torch.float64)  # loss * rows, rows
+    for xb in data.epoch(generator):
+        optimizer.zero_grad(set_to_none=True)
+        loss = objective.forward_and_loss(net, xb, noise_generator, autocast_dtype)
+        loss.backward()
+        optimizer.step()
+        total[0] += loss.detach().to("cpu", torch.float64) * xb.shape[0]
+        total[1] += xb.shape[0]
+    loss_sum, rows = all_reduce_sum(total).tolist()
+    return loss_sum / max(rows, 1)
 
 
 def train(
@@ -114,7 +124,9 @@ def train(
     Stops after ``max_iter`` epochs, or when the monitored quantity (the validation score with
     ``early_stopping``, the training loss otherwise) has not improved by a relative ``tol`` for
     ``n_iter_no_change`` epochs. With early stopping the best weights are restored. Ctrl-C stops
-    after warning and keeps the best model so far.
+    after warning and keeps the best model so far. The policies are callbacks
+    (``aekit.training.callbacks``): ``EarlyStopping``, ``CheckpointSaver``, ``ProgressBar``,
+    then the user's ``callbacks``.
 
     ``generator`` shuffles the batches (a CPU generator); ``noise_generator`` draws the input
     corruption on the batches' device (defaults to ``generator``). ``checkpointing`` saves the
@@ -125,91 +137,56 @@ def train(
     noise_generator = noise_generator if noise_generator is not None else generator
     if optimizer is None:
         optimizer = make_optimizer(module.parameters(), config.learning_rate_init)
+    generators = {"shuffle": generator} if generator is not None else {}
+    if noise_generator is not None and noise_generator is not generator:
+        generators["noise"] = noise_generator
+    run = Run(module, optimizer, generators, objective.constraints,
+              History(validation_scores=[] if validation_data is not None else None))
+    monitor_validation = config.early_stopping and validation_data is not None
+    stopper = EarlyStopping(config.n_iter_no_change, config.tol, monitor_validation)
+    policies: list = [stopper]
+    if checkpointing is not None:
+        policies.append(CheckpointSaver(checkpointing, stopper, is_main_process()))
+        if checkpointing.resume:
+            _resume(checkpointing, run, stopper)
+    if config.verbose >= 1 and is_main_process():
+        policies.append(ProgressBar(config.max_iter, config.owner))
+    hooks = [*policies, *callbacks]
     net = module
     if is_distributed():  # gradients averaged over processes; each sees its shard of a batch
         from torch.nn.parallel import DistributedDataParallel
 
         net = DistributedDataParallel(module)
-    main_process = is_main_process()
-    generators = {"shuffle": generator} if generator is not None else {}
-    if noise_generator is not None and noise_generator is not generator:
-        generators["noise"] = noise_generator
-    state = LoopState(validation_scores=[] if validation_data is not None else None)
-    if checkpointing is not None and checkpointing.resume:
-        saved = load_checkpoint(checkpointing)
-        if saved is not None:
-            state = restore(saved, module, optimizer, generators, objective.constraints)
-    result = TrainingResult()
-    monitor_validation = config.early_stopping and validation_data is not None
-    bar = _progress(config, initial=state.epoch) if main_process else None
+    result = TrainingResult(optimizer=optimizer)
+    for hook in filter(None, (_hook(cb, "on_train_begin") for cb in hooks)):
+        hook(run)
     module.train()
     try:
-        for epoch in range(state.epoch + 1, config.max_iter + 1):
-            if state.stale >= config.n_iter_no_change:  # a resumed run that had converged
-                result.converged = True
+        for epoch in range(run.history.epoch + 1, config.max_iter + 1):
+            if stopper.converged:  # a resumed run that had converged
                 break
-            total = torch.zeros(2, dtype=torch.float64)  # loss * rows, rows
-            for xb in data.epoch(generator):
-                optimizer.zero_grad(set_to_none=True)
-                loss = objective.forward_and_loss(
-                    net, xb, noise_generator, config.autocast_dtype
-                )
-                loss.backward()
-                optimizer.step()
-                total[0] += loss.detach().to("cpu", torch.float64) * xb.shape[0]
-                total[1] += xb.shape[0]
-            loss_sum, rows = all_reduce_sum(total).tolist()
-            epoch_loss = loss_sum / max(rows, 1)
-            if not math.isfinite(epoch_loss):
-                raise NonFiniteLossError(
-                    f"Training loss became non-finite at epoch {epoch} (loss={epoch_loss}). "
-                    f"Lower learning_rate_init (now {config.learning_rate_init}) or standardize "
-                    "X (scaling='standard')."
-                )
-            state.epoch = epoch
-            state.loss_curve.append(epoch_loss)
-            state.best_loss = min(state.best_loss, epoch_loss)
-            logs: dict[str, Any] = {"loss": epoch_loss}
+            logs: dict[str, Any] = {"loss": _run_epoch(
+                net, objective, data, optimizer, generator, noise_generator,
+                config.autocast_dtype)}
+            if not math.isfinite(logs["loss"]):
+                raise NonFiniteLossError(_non_finite_message(epoch, logs["loss"], config))
             if validation_data is not None:
-                score = validation_score(module, validation_data, objective.loss)
-                state.validation_scores.append(score)
-                logs["val_score"] = score
-            monitored = logs["val_score"] if monitor_validation else -epoch_loss
-            best = state.best_monitor
-            if epoch == 1 or monitored > best + config.tol * abs(best):
-                state.best_monitor, state.stale = monitored, 0
-                if monitor_validation:
-                    state.best_state = _snapshot(module)
-                    state.best_validation_score = monitored
-            else:
-                state.stale += 1
-            if checkpointing is not None and main_process and epoch % checkpointing.every == 0:
-                save_checkpoint(checkpointing, module, optimizer, generators,
-                                objective.constraints, state)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items()})
-            stop = any(cb.on_epoch_end(epoch, logs) for cb in callbacks)
-            if state.stale >= config.n_iter_no_change:
-                result.converged = True
-                break
-            if stop:
+                logs["val_score"] = validation_score(module, validation_data, objective.loss)
+            run.history.record(epoch, logs)
+            if any([bool(cb.on_epoch_end(epoch, logs)) for cb in hooks]):  # every one runs
                 break
     except KeyboardInterrupt:
         result.interrupted = True
         warnings.warn("Training interrupted by user.", UserWarning, stacklevel=2)
     finally:
-        if bar is not None:
-            bar.close()
-    if monitor_validation and state.best_state:
-        module.load_state_dict(state.best_state)
+        for hook in filter(None, (_hook(cb, "on_train_end") for cb in hooks)):
+            hook(run)
     module.eval()
-    result.n_iter = state.epoch
-    result.loss_curve = state.loss_curve
-    result.validation_scores = state.validation_scores
-    result.best_loss = state.best_loss
-    result.best_validation_score = state.best_validation_score
-    result.optimizer = optimizer
+    history = run.history
+    result.converged = stopper.converged
+    result.n_iter, result.loss_curve = history.epoch, history.loss_curve
+    result.validation_scores, result.best_loss = history.validation_scores, history.best_loss
+    result.best_validation_score = stopper.best_validation_score
     if not result.converged and not result.interrupted and result.n_iter == config.max_iter:
         warnings.warn(
             f"{config.owner}: maximum iterations ({config.max_iter}) reached and the "
@@ -218,3 +195,25 @@ def train(
             stacklevel=2,
         )
     return result
+
+
+def _resume(checkpointing: Checkpointing, run: Run, stopper: EarlyStopping) -> None:
+    """Put the saved state back, if there is a checkpoint: weights, optimizer, generators,
+    constraints, the history and the early-stopping counters."""
+    saved = load_checkpoint(checkpointing)
+    if saved is None:
+        return
+    state = restore(saved, run.module, run.optimizer, run.generators, run.constraints)
+    run.history = History(state.epoch, state.loss_curve, state.validation_scores,
+                          state.best_loss)
+    stopper.restore(state)
+
+
+def _non_finite_message(epoch: int, loss: float, config: TrainingConfig) -> str:
+    hint = (" or train in float32 (precision='float32')"
+            if config.autocast_dtype is not None else "")
+    return (
+        f"Training loss became non-finite at epoch {epoch} (loss={loss}). Lower "
+        f"learning_rate_init (now {config.learning_rate_init}){hint} or standardize X "
+        "(scaling='standard')."
+    )

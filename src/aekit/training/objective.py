@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..constraints import Constraint
+from ..nn import AutoencoderNet
 
 LOSSES = ("mse", "bce")
 
@@ -29,7 +30,7 @@ def per_sample_error(x_hat: Tensor, x: Tensor, loss: str) -> Tensor:
 
 
 class ReconstructionObjective:
-    """``L(x, g(f(corrupt(x)))) + sum of penalties(code)``.
+    """``L(x, g(f(corrupt(x)))) + sum of penalties(code, extras)``.
 
     The reconstruction term sums the loss over each sample's features (the seed's
     ``||x - x_hat||^2``) and averages over the batch, so penalty weights mean what they mean in
@@ -66,14 +67,17 @@ class ReconstructionObjective:
     ) -> Tensor:
         """The training loss of one batch (a scalar tensor with a graph)."""
         x_in = self.corrupt(x, generator)
+        kwargs = {"return_extras": True} if isinstance(
+            getattr(module, "module", module), AutoencoderNet) else {}  # else: (x_hat, code)
         if autocast_dtype is None:
-            x_hat, code = module(x_in)
+            out = module(x_in, **kwargs)
         else:
             with torch.autocast(x.device.type, dtype=autocast_dtype):
-                x_hat, code = module(x_in)
+                out = module(x_in, **kwargs)
+        x_hat, code, extras = out if len(out) == 3 else (*out, {})
         loss = self.batch_loss(x_hat, x)
         if self.penalizers:
             encode = getattr(module, "module", module).encode  # unwrap DistributedDataParallel
             for c in self.penalizers:
-                loss = loss + c.penalty(code, x=x_in, encode=encode)
+                loss = loss + c.penalty(code, x=x_in, encode=encode, extras=extras)
         return loss

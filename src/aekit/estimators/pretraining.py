@@ -66,7 +66,7 @@ def shallow_autoencoders(module: AutoencoderNet) -> list[AutoencoderNet]:
         )
     n = len(encoder)
     return [
-        AutoencoderNet(encoder[k], decoder[n - 1 - k], module.code_layer if k == n - 1 else None)
+        AutoencoderNet(encoder[k], decoder[n - 1 - k], module.bottleneck if k == n - 1 else None)
         for k in range(n)
     ]
 
@@ -74,7 +74,7 @@ def shallow_autoencoders(module: AutoencoderNet) -> list[AutoencoderNet]:
 def _level_constraints(constraints: Sequence[Constraint], top: bool) -> tuple[Constraint, ...]:
     """Fresh copies: all of them on the top level, only input corruption below it."""
     chosen = [c for c in constraints
-              if top or (c.corrupts and not c.penalizes and c.code_layer() is None)]
+              if top or (c.corrupts and not c.penalizes and c.bottleneck() is None)]
     return resolve_constraints(chosen)
 
 

@@ -81,38 +81,60 @@ def choose_scaling(stats: ColumnStats, scaling: str, loss: str, output_activatio
     return "standard"
 
 
-def fit_scaler(stats: ColumnStats, scaling: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(offset, factor)`` such that the network sees ``(X - offset) / factor``."""
-    n_features = stats.mean.shape[0]
-    if scaling == "none":
-        return np.zeros(n_features, np.float64), np.ones(n_features, np.float64)
-    if scaling == "standard":
-        offset, factor = stats.mean.copy(), stats.std
-    elif scaling == "minmax":
-        offset, factor = stats.min.copy(), stats.max - stats.min
-    else:
-        raise ValueError(f"Unknown scaling {scaling!r}; use one of {SCALINGS}.")
-    factor[~(factor > 1e-12)] = 1.0  # constant features: shift only
-    return offset, factor
+class Scaler:
+    """``(X - offset) / factor`` per feature, and back: how an estimator scales its input.
 
+    A value object: the data helpers and the model files receive it instead of the estimator.
+    """
 
-def scaled_range(stats: ColumnStats, offset: np.ndarray, factor: np.ndarray) -> tuple[float, float]:
-    """The smallest and largest value of the data once scaled (scaling is monotone per column)."""
-    return (float(((stats.min - offset) / factor).min()),
-            float(((stats.max - offset) / factor).max()))
+    def __init__(self, offset: np.ndarray, factor: np.ndarray):
+        self.offset = np.asarray(offset, dtype=np.float64)
+        self.factor = np.asarray(factor, dtype=np.float64)
+
+    @classmethod
+    def fit(cls, stats: ColumnStats, scaling: str) -> Scaler:
+        """The scaler for ``scaling`` ("none", "standard", "minmax") from column statistics."""
+        n_features = stats.mean.shape[0]
+        if scaling == "none":
+            return cls(np.zeros(n_features), np.ones(n_features))
+        if scaling == "standard":
+            offset, factor = stats.mean.copy(), stats.std
+        elif scaling == "minmax":
+            offset, factor = stats.min.copy(), stats.max - stats.min
+        else:
+            raise ValueError(f"Unknown scaling {scaling!r}; use one of {SCALINGS}.")
+        factor = np.asarray(factor, dtype=np.float64).copy()
+        factor[~(factor > 1e-12)] = 1.0  # constant features: shift only
+        return cls(offset, factor)
+
+    def repeated(self, times: int) -> Scaler:
+        """Each value repeated ``times`` times (per-channel statistics over each pixel)."""
+        return Scaler(np.repeat(self.offset, times), np.repeat(self.factor, times))
+
+    def scaled_range(self, stats: ColumnStats) -> tuple[float, float]:
+        """The smallest and largest value of the data once scaled (scaling is monotone)."""
+        return (float(((stats.min - self.offset) / self.factor).min()),
+                float(((stats.max - self.offset) / self.factor).max()))
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """``(X - offset) / factor`` as float32; float32 X is scaled in float32 (no copy in
+        float64)."""
+        if X.dtype == np.float32:
+            return (X - self.offset.astype(np.float32)) / self.factor.astype(np.float32)
+        return ((X - self.offset) / self.factor).astype(np.float32, copy=False)
+
+    def apply_in_place(self, rows: np.ndarray) -> np.ndarray:
+        """``apply`` on a fresh float32 buffer, in place (streamed chunks); else ``apply``."""
+        if rows.dtype == np.float32 and rows.flags.owndata and rows.flags.writeable:
+            rows -= self.offset.astype(np.float32)
+            rows /= self.factor.astype(np.float32)
+            return rows
+        return self.apply(rows)
+
+    def undo(self, X: np.ndarray) -> np.ndarray:
+        return X * self.factor + self.offset
 
 
 def input_range_of(low: float, high: float) -> tuple[float, float] | None:
     """``(0.0, 1.0)`` when the scaled data lies in [0, 1] (the network input domain), else None."""
     return (0.0, 1.0) if low >= 0.0 and high <= 1.0 else None
-
-
-def apply_scaler(X: np.ndarray, offset: np.ndarray, factor: np.ndarray) -> np.ndarray:
-    """``(X - offset) / factor`` as float32; float32 X is scaled in float32 (no float64 copy)."""
-    if X.dtype == np.float32:
-        return (X - offset.astype(np.float32)) / factor.astype(np.float32)
-    return ((X - offset) / factor).astype(np.float32, copy=False)
-
-
-def undo_scaler(X: np.ndarray, offset: np.ndarray, factor: np.ndarray) -> np.ndarray:
-    return X * factor + offset

@@ -1,7 +1,8 @@
 """Reading and writing the data files the command line works on.
 
 Tables: CSV (with a header), Parquet, NPY/NPZ. Images: a folder of PNG/JPEG files of one size,
-grayscale or RGB. Every problem is a ``DataFileError`` naming the file and the fix.
+grayscale or RGB (``aekit.io.images``' rules). Every problem is a ``DataFileError`` naming the
+file and the fix.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
+from ..atomic import atomic_output, atomic_write_bytes
+from ..errors import DataFileError
+from ..io.image_folder import check_same_shape
+from ..io.images import image_files, read_image
+
 TABLE_SUFFIXES = {".csv", ".parquet", ".pq", ".npy", ".npz"}
-
-
-class DataFileError(ValueError):
-    """Input data that cannot be used, with the reason and the fix."""
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Dataset:
     kind: str = "table"  # "table" or "images"
     source: str = ""
     names: list[str] = field(default_factory=list)  # image file names
+    dropped_alpha: list[str] = field(default_factory=list)  # images whose alpha was dropped
     streamed = False  # in memory (the command line's ``--stream`` gives a StreamedData)
 
     @property
@@ -85,8 +87,6 @@ def _read_parquet(path: Path):
 
     try:
         return pd.read_parquet(path)
-    except ImportError:
-        raise DataFileError("Reading Parquet needs pyarrow: pip install 'aekit[data]'.") from None
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a bad file
         raise DataFileError(f"{path} is not a readable Parquet file ({type(exc).__name__}).") \
             from None
@@ -173,51 +173,28 @@ def _images_to_unit(images: np.ndarray) -> np.ndarray:
     return images / 255.0 if images.max(initial=0) > 1.0 else images
 
 
-def load_image(file: Path) -> np.ndarray:
-    """One image file as (C, H, W) float32 in [0, 1]: grayscale (C=1) or RGB (C=3)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(file) as img:
-            img = img.convert("L") if img.mode in ("L", "1", "P", "I;16", "I") else \
-                img.convert("RGB")
-            a = np.asarray(img, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError):
-        raise DataFileError(f"{file} is not a readable image.") from None
-    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
-
-
 def read_image_folder(folder: Path) -> Dataset:
     """All images in ``folder`` (sorted by name) as (n, C, H, W) floats in [0, 1]."""
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(folder)
     if not files:
         raise DataFileError(f"{folder} holds no images (PNG/JPEG); give a folder of images.")
-    arrays, first = [], None
+    arrays, dropped = [], []
     for file in files:
-        a = load_image(file)
-        if first is None:
-            first = (file, a.shape)
-        elif a.shape != first[1]:
-            raise DataFileError(
-                f"Images in {folder} differ in size: {first[0].name} is {_shape(first[1])}, "
-                f"{file.name} is {_shape(a.shape)}; resize them to one size."
-            )
+        a, info = read_image(file)
+        if arrays:
+            check_same_shape(folder, files[0].name, arrays[0].shape, file.name, a.shape)
+        if info.dropped_alpha:
+            dropped.append(file.name)
         arrays.append(a)
-    return Dataset(np.stack(arrays), None, None, "images", str(folder),
-                   [f.name for f in files])
-
-
-def _shape(chw: tuple[int, ...]) -> str:
-    c, h, w = chw
-    return f"{w}x{h} {'grayscale' if c == 1 else 'RGB'}"
+    data = Dataset(np.stack(arrays), None, None, "images", str(folder), [f.name for f in files])
+    data.dropped_alpha = dropped
+    return data
 
 
 # ------------------------------------------------------------------------------- writing
 def write_table(path: str | os.PathLike, frame) -> None:
     """Write a DataFrame to CSV, Parquet or NPY according to the extension, atomically."""
     import io
-
-    from .model_file import atomic_write_bytes
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -242,7 +219,6 @@ def write_table_parts(path: str | os.PathLike, frames, n_rows: int) -> int:
     """Write DataFrames that arrive one chunk of rows at a time to one CSV, Parquet or NPY
     file (``n_rows`` in all), atomically: the file appears only when every part is written.
     Memory holds one part. Returns the number of rows written."""
-    from .model_file import atomic_output
 
     path = Path(path)
     suffix = path.suffix.lower()

@@ -51,3 +51,21 @@ def readable_input_errors(name: str = "X") -> Iterator[None]:
         if rewritten is None:
             raise
         raise type(exc)(rewritten) from None
+
+
+def check_sample_shape(shape, expected, *, owner: str, what: str = "X",
+                       fitted: bool = False) -> None:
+    """Refuse samples of another shape than ``expected`` (None: anything goes).
+
+    ``fitted``: ``expected`` is what the estimator was fitted on (else what its parameters
+    ask for). One message for arrays and for data on disk.
+    """
+    if expected is None or tuple(shape) == tuple(expected):
+        return
+    kind = "images" if len(tuple(shape)) == 3 else "samples"
+    source = f"the {kind} it was fitted on" if fitted else "image_shape"
+    fix = "." if fitted else " or change image_shape."
+    raise ValueError(
+        f"{what} holds {kind} of shape {tuple(shape)}, but {owner} expects {tuple(expected)} "
+        f"({source}); pass {kind} of that shape{fix}"
+    )

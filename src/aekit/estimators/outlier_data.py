@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..io.data import DataFileError
-from ..io.sources import RowSource
+from ..errors import DataFileError
+from ..io import RowSource
 from ..training.data import release_freed_memory
-from ._fit_data import check_chunk
+from .data import held_out_mask
+from .runtime import make_generator
 
 #: the sample of training rows holds at most this many values (2 MiB in float64) ...
 SAMPLE_VALUES = 1 << 18
@@ -63,7 +64,9 @@ class StreamScan:
             raise DataFileError(
                 f"{source.path or 'The data'} has {n} row(s); fitting needs at least 2."
             )
-        self.held_out = _held_out_rows(n, validation_fraction, rng)
+        self.held_out = held_out_mask(n, validation_fraction,
+                                      make_generator(int(rng.randint(2**31 - 1))),
+                                      exact=False, min_train=2)
         self.n_train = int(n - self.held_out.sum())
         n_sample = min(self.n_train,
                        max(MIN_SAMPLE_ROWS, SAMPLE_VALUES // max(source.n_features, 1)))
@@ -72,8 +75,7 @@ class StreamScan:
         self.low, self.high = np.inf, -np.inf
         self.sample = np.empty((n_sample, source.n_features))
         seen = 0  # training rows before the current chunk
-        for index, (start, stop) in enumerate(source.chunks):
-            rows = check_chunk(source.read_chunk(index), source, start)
+        for start, stop, rows in source.checked_chunks():
             train = rows[~self.held_out[start:stop]]
             if len(train):
                 self.low = min(self.low, float(train.min()))
@@ -83,21 +85,3 @@ class StreamScan:
             seen += len(train)
             del rows, train
             release_freed_memory()
-
-
-def _held_out_rows(n: int, fraction: float | None, rng) -> np.ndarray:
-    """Each row held out with probability ``fraction``; at least one held out and two for
-    training when there are 3 rows or more (an array fit holds out exactly that fraction)."""
-    held_out = np.zeros(n, dtype=bool)
-    if fraction is None or n < 3:
-        return held_out
-    block = 1 << 20
-    for start in range(0, n, block):
-        stop = min(start + block, n)
-        held_out[start:stop] = rng.random_sample(stop - start) < fraction
-    marked = np.flatnonzero(held_out) if held_out.sum() > n - 2 else None
-    if marked is not None:  # keep two training rows
-        held_out[marked[: len(marked) - (n - 2)]] = False
-    if not held_out.any():
-        held_out[int(rng.randint(n))] = True
-    return held_out

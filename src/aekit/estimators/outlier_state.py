@@ -1,0 +1,118 @@
+"""``OutlierDetector``'s side of model files: its scaler, scores, threshold and members.
+
+As for the autoencoders (``state.py``), what comes back from a file is checked before it is
+used: known attributes of the right types, arrays of the right sizes, members rebuilt through
+``aekit.saving`` (each checks its own weights); anything else is a ``ModelFileError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import ModelFileError
+from ..saving import build_estimator, param_to_json
+from .state import as_count, as_list, as_name, as_names, as_number, as_numbers
+
+
+def _tensor(a) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
+
+
+class DetectorFileMixin:
+    """Model files for ``OutlierDetector``."""
+
+    def save(self, path) -> None:
+        """Write the fitted detector to one safetensors file (weights + JSON config); no pickle."""
+        from ..saving import save_model
+
+        save_model(self, path)
+
+    def __aekit_state__(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        members, tensors = [], {
+            "scaler.center": _tensor(self._scale_center),
+            "scaler.spread": _tensor(self._scale_spread),
+            "scores.train": _tensor(self.train_scores_),
+            "scores.calibration": _tensor(self._calibration_scores),
+        }
+        for i, member in enumerate(self.estimators_):
+            fitted, own = member.__aekit_state__()
+            members.append({
+                "estimator": type(member).__name__,
+                "params": {k: param_to_json(k, v)
+                           for k, v in member.get_params(deep=False).items()},
+                "fitted": fitted,
+            })
+            tensors.update({f"members.{i}.{k}": v for k, v in own.items()})
+            if self.anomaly_score_ == "combined":
+                tensors[f"code.{i}.location"] = _tensor(self._code_location[i])
+                tensors[f"code.{i}.precision"] = _tensor(self._code_precision[i])
+        state: dict[str, Any] = {
+            "n_features_in_": self.n_features_in_,
+            "scaling_": self.scaling_,
+            "anomaly_score_": self.anomaly_score_,
+            "threshold_": self.threshold_,
+            "offset_": self.offset_,
+            "n_calibration_": self.n_calibration_,
+            "reconstruction_median": [float(v) for v in self._reconstruction_median],
+            "code_median": [float(v) for v in self._code_median],
+            "members": members,
+        }
+        if hasattr(self, "feature_names_in_"):
+            state["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
+        return state, tensors
+
+    def __aekit_restore__(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+        known = {"n_features_in_", "scaling_", "anomaly_score_", "threshold_", "offset_",
+                 "n_calibration_", "reconstruction_median", "code_median", "members",
+                 "feature_names_in_"}
+        unknown = sorted(set(state) - known)
+        if unknown:
+            raise ModelFileError(f"has detector attributes aekit does not know: {unknown[:5]}.")
+
+        def array(key: str, size: int | None = None) -> np.ndarray:
+            value = tensors.pop(key, None)
+            if value is None or value.dim() != 1 or (size is not None and len(value) != size):
+                raise ModelFileError(f"has no valid {key!r} array.")
+            return value.double().numpy()
+
+        n = self.n_features_in_ = as_count(state["n_features_in_"])
+        if "feature_names_in_" in state:
+            self.feature_names_in_ = as_names(state["feature_names_in_"])
+        self.scaling_ = as_name(state["scaling_"])
+        self.anomaly_score_ = as_name(state["anomaly_score_"])
+        if self.anomaly_score_ not in ("combined", "reconstruction"):
+            raise ModelFileError(f"has an unknown anomaly score {self.anomaly_score_!r}.")
+        self.threshold_ = as_number(state["threshold_"])
+        self.offset_ = as_number(state["offset_"])
+        self.n_calibration_ = as_count(state["n_calibration_"])
+        self._reconstruction_median = as_numbers(state["reconstruction_median"])
+        self._code_median = as_numbers(state["code_median"])
+        self._scale_center, self._scale_spread = array("scaler.center", n), \
+            array("scaler.spread", n)
+        self.train_scores_ = array("scores.train")
+        self._calibration_scores = array("scores.calibration", self.n_calibration_)
+        members = as_list(state["members"])
+        if not members or len(self._reconstruction_median) != len(members):
+            raise ModelFileError("has no members, or medians that do not match them.")
+        self.estimators_, self._code_location, self._code_precision = [], [], []
+        for i, info in enumerate(members):
+            if not isinstance(info, dict) or not isinstance(info.get("fitted"), dict):
+                raise ModelFileError(f"has a corrupted member {i}.")
+            prefix = f"members.{i}."
+            own = {k.removeprefix(prefix): tensors.pop(k)
+                   for k in [k for k in tensors if k.startswith(prefix)]}
+            member = build_estimator(info.get("estimator"), info.get("params"))
+            member.__aekit_restore__(info["fitted"], own)
+            if member.n_features_in_ != n:
+                raise ModelFileError(f"has a member {i} for {member.n_features_in_} features.")
+            self.estimators_.append(member)
+            if self.anomaly_score_ == "combined":
+                k = member.n_components_
+                self._code_location.append(array(f"code.{i}.location", k))
+                precision = tensors.pop(f"code.{i}.precision", None)
+                if precision is None or tuple(precision.shape) != (k, k):
+                    raise ModelFileError(f"has no valid code statistics for member {i}.")
+                self._code_precision.append(precision.double().numpy())

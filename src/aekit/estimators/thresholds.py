@@ -1,0 +1,57 @@
+"""Thresholds and p-values of anomaly scores, as pure functions (higher score = more abnormal).
+
+- ``contamination_threshold``: the score above which a given fraction of the training rows
+  lies (scikit-learn's ``IsolationForest`` rule);
+- ``conformal_threshold``: the score that flags a clean row with probability at most ``fpr``,
+  certified by held-out clean scores (split conformal prediction);
+- ``conformal_p_values``: ``(1 + #{held-out scores >= s}) / (n + 1)`` for each score ``s``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def contamination_threshold(train_scores: np.ndarray, contamination: float) -> float:
+    """The ``1 - contamination`` quantile of the training scores."""
+    return float(np.percentile(train_scores, 100.0 * (1.0 - contamination)))
+
+
+def conformal_threshold(calibration_scores: np.ndarray, fpr: float) -> tuple[float, bool]:
+    """``(threshold, certified)``: flag a score iff its conformal p-value is <= ``fpr``.
+
+    That is the rank-``m`` largest held-out score with ``m = floor(fpr * (n + 1))``; when
+    ``m < 1`` (fewer than ``1 / fpr - 1`` held-out rows) ``fpr`` cannot be certified, the
+    threshold is the largest held-out score and ``certified`` is False.
+    """
+    ordered = np.sort(np.asarray(calibration_scores, dtype=np.float64))[::-1]
+    m = math.floor(fpr * (len(ordered) + 1) + 1e-9)
+    certified = m >= 1
+    return float(ordered[max(m, 1) - 1]), certified
+
+
+def rows_needed(fpr: float) -> int:
+    """The fewest held-out rows that certify ``fpr``."""
+    return math.ceil(1 / fpr) - 1
+
+
+def conformal_p_values(calibration_scores: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Conformal p-values of ``scores`` against the held-out ``calibration_scores``."""
+    ordered = np.sort(np.asarray(calibration_scores, dtype=np.float64))
+    at_least = len(ordered) - np.searchsorted(ordered, scores, side="left")
+    return (1.0 + at_least) / (len(ordered) + 1.0)
+
+
+def robust_scaler(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and IQR/1.349 per feature (the standard deviation where the IQR is 0), so that
+    the outliers among the training rows do not set the scale."""
+    X = np.asarray(X, dtype=np.float64)
+    center = np.median(X, axis=0)
+    q1, q3 = np.percentile(X, [25, 75], axis=0)
+    spread = (q3 - q1) / 1.349  # the IQR of a standard normal is 1.349
+    flat = ~(spread > 1e-12)
+    spread[flat] = X[:, flat].std(axis=0)
+    spread[~(spread > 1e-12)] = 1.0  # constant features: shift only
+    return center, spread
