@@ -129,9 +129,11 @@ def test_ssim_rejects_images_smaller_than_the_window():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"data_range": 0}, "data_range must be a positive number"),
-        ({"window": "box"}, "window must be 'uniform' or 'gaussian'"),
-        ({"win_size": 4}, "win_size must be an odd int >= 3"),
+        ({"data_range": 0}, r"The 'data_range' parameter of ssim must be a float in the range "
+                            r"\(0.0, inf\). Got 0 instead"),
+        ({"window": "box"}, r"The 'window' parameter of ssim must be a str among"),
+        ({"win_size": 4}, "'win_size' parameter of ssim must be an odd int >= 3"),
+        ({"win_size": 1}, r"'win_size' parameter of ssim must be an int in the range \[3, inf\)"),
     ],
 )
 def test_ssim_rejects_bad_parameters(kwargs, message):

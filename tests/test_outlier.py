@@ -261,7 +261,8 @@ def test_explain_without_names_uses_x_indices(fitted):
     X, det = fitted
     out = det.explain(X[:4], top_k=20)
     assert out.features.shape == (4, X.shape[1]) and out.features[0, 0].startswith("x")
-    with pytest.raises(ValueError, match="top_k must be a positive int; got 0"):
+    message = r"'top_k' parameter of OutlierDetector.explain must be an int in the range \[1, inf"
+    with pytest.raises(ValueError, match=message):
         det.explain(X[:4], top_k=0)
 
 
@@ -288,9 +289,12 @@ def test_set_threshold_needs_exactly_one_argument(fitted):
         det.set_threshold()
     with pytest.raises(ValueError, match=r"got \['contamination', 'fpr'\]"):
         det.set_threshold(contamination=0.1, fpr=0.1)
-    with pytest.raises(ValueError, match="contamination must be in \\(0, 0.5\\]; got 0.7"):
+    with pytest.raises(ValueError, match=r"'contamination' parameter of OutlierDetector."
+                                         r"set_threshold must be a float in the range "
+                                         r"\(0.0, 0.5\]. Got 0.7"):
         det.set_threshold(contamination=0.7)
-    with pytest.raises(ValueError, match="fpr must be in \\(0, 1\\); got 1.5"):
+    with pytest.raises(ValueError, match=r"'fpr' parameter of OutlierDetector.set_threshold "
+                                         r"must be a float in the range \(0.0, 1.0\). Got 1.5"):
         det.set_threshold(fpr=1.5)
 
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 __all__ = ["psnr", "ssim"]
 
@@ -109,17 +110,12 @@ def _check_pair(clean, other, image_shape) -> tuple[np.ndarray, np.ndarray]:
     return clean, other
 
 
-def _check_data_range(data_range) -> float:
-    if isinstance(data_range, bool) or not isinstance(data_range, (int, float, np.number)) or (
-        not data_range > 0 or not math.isfinite(data_range)
-    ):
-        raise ValueError(
-            f"data_range must be a positive number (the span of the pixel values, e.g. 1.0 for "
-            f"images in [0, 1] or 255 for uint8); got {data_range!r}."
-        )
-    return float(data_range)
+_IMAGES = {"clean": ["array-like"], "other": ["array-like"],
+           "data_range": [Interval(Real, 0, None, closed="neither")],
+           "image_shape": [tuple, list, None], "per_image": ["boolean"]}
 
 
+@validate_params(_IMAGES, prefer_skip_nested_validation=True)
 def psnr(clean, other, *, data_range=1.0, image_shape=None, per_image=False):
     """Peak signal-to-noise ratio in dB: ``10 * log10(data_range**2 / MSE)`` per image.
 
@@ -142,7 +138,7 @@ def psnr(clean, other, *, data_range=1.0, image_shape=None, per_image=False):
         The mean over images of each image's PSNR (the usual figure of denoising papers), or
         the per-image values. An image equal to its reference has PSNR ``inf``.
     """
-    data_range = _check_data_range(data_range)
+    data_range = float(data_range)
     clean, other = _check_pair(clean, other, image_shape)
     mse = ((clean - other) ** 2).reshape(clean.shape[0], -1).mean(axis=1)
     with np.errstate(divide="ignore"):
@@ -150,6 +146,12 @@ def psnr(clean, other, *, data_range=1.0, image_shape=None, per_image=False):
     return values if per_image else float(values.mean())
 
 
+@validate_params(
+    {**_IMAGES, "window": [StrOptions({"uniform", "gaussian"})],
+     "win_size": [Interval(Integral, 3, None, closed="left")],
+     "sigma": [Interval(Real, 0, None, closed="neither")]},
+    prefer_skip_nested_validation=True,
+)
 def ssim(
     clean,
     other,
@@ -199,16 +201,12 @@ def ssim(
     """
     from scipy.ndimage import gaussian_filter, uniform_filter
 
-    data_range = _check_data_range(data_range)
-    if window not in ("uniform", "gaussian"):
-        raise ValueError(f"window must be 'uniform' or 'gaussian'; got {window!r}.")
-    if (
-        isinstance(win_size, bool) or not isinstance(win_size, Integral)
-        or win_size < 3 or win_size % 2 == 0
-    ):
-        raise ValueError(f"win_size must be an odd int >= 3, e.g. 7; got {win_size!r}.")
-    if window == "gaussian" and not (isinstance(sigma, (int, float)) and sigma > 0):
-        raise ValueError(f"sigma must be a positive number, e.g. 1.5; got {sigma!r}.")
+    data_range = float(data_range)
+    if win_size % 2 == 0:
+        raise ValueError(
+            f"The 'win_size' parameter of ssim must be an odd int >= 3, e.g. 7. Got {win_size} "
+            "instead."
+        )
     clean, other = _check_pair(clean, other, image_shape)
     height, width = clean.shape[2:]
     if height < win_size or width < win_size:

@@ -184,9 +184,9 @@ def fit_command(args, progress: bool) -> str:
     check_output(args.output, table=False)
     o = resolve_options(args)
     if getattr(args, "stream", False):
-        from .streamed import StreamedData
+        from .streamed import StreamedInput
 
-        data = StreamedData(args.data, o["id_column"])
+        data = StreamedInput(args.data, o["id_column"])
         source_name = data.source_name
     else:
         data = read_data(args.data, o["id_column"])
@@ -232,9 +232,9 @@ def _read(args, model):
     from .files import read_data
 
     if getattr(args, "stream", False):
-        from .streamed import StreamedData
+        from .streamed import StreamedInput
 
-        data = StreamedData(args.data, args.id_column)
+        data = StreamedInput(args.data, args.id_column)
     else:
         data = read_data(args.data, args.id_column)
     return data, model_input(model, data)

@@ -36,7 +36,7 @@ class Dataset:
     source: str = ""
     names: list[str] = field(default_factory=list)  # image file names
     dropped_alpha: list[str] = field(default_factory=list)  # images whose alpha was dropped
-    streamed = False  # in memory (the command line's ``--stream`` gives a StreamedData)
+    streamed = False  # in memory (the command line's ``--stream`` gives a StreamedInput)
 
     @property
     def image_shape(self) -> tuple[int, int, int] | None:

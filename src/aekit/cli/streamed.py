@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 
-class StreamedData:
+class StreamedInput:
     """What the commands need to know of data they stream: the source, its kind, and the ID
     columns (``--id-column`` of a Parquet file) or file names (image folders) of each chunk."""
 

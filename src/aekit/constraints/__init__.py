@@ -5,16 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .base import REGISTRY as CONSTRAINTS
 from .base import Constraint
 from .noise import GaussianNoise, MaskingNoise, SaltAndPepperNoise
 from .penalties import Contractive, KLSparsity, L1Activity, TopK, kl_bernoulli
-
-CONSTRAINTS: dict[str, type[Constraint]] = {
-    cls.name: cls
-    for cls in (
-        GaussianNoise, SaltAndPepperNoise, MaskingNoise, KLSparsity, L1Activity, TopK, Contractive
-    )
-}
 
 
 def get_constraint(spec: str | Constraint | dict[str, Any]) -> Constraint:

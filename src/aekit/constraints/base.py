@@ -27,12 +27,27 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from torch import Tensor, nn
 
 
+#: every constraint class with a ``name``, by that name (they join when they are defined), so
+#: that constraints can be given by name and model files can name them
+REGISTRY: dict[str, type[Constraint]] = {}
+
+
 class Constraint:
-    """Base class. Subclasses store their ``__init__`` arguments as attributes of the same name."""
+    """Base class. Subclasses store their ``__init__`` arguments as attributes of the same name;
+    a subclass with a ``name`` joins ``REGISTRY`` (a second class of the same name is refused)."""
 
     name: ClassVar[str] = ""
     #: activation the code units must have for this constraint to make sense (None: any)
     code_activation: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if name:
+            existing = REGISTRY.get(name)
+            if existing is not None and existing.__qualname__ != cls.__qualname__:
+                raise ValueError(f"A constraint named {name!r} exists already ({existing}).")
+            REGISTRY[name] = cls
 
     # -- parameters, scikit-learn style: get_params/set_params make sklearn.clone work ----------
     @classmethod

@@ -10,6 +10,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -88,8 +89,9 @@ class ExplanationMixin:
             ``errors`` (their feature errors) and ``shares`` (their share of the row's total
             reconstruction error), each of shape (n_samples, top_k).
         """
-        if isinstance(top_k, bool) or not isinstance(top_k, Integral) or top_k < 1:
-            raise ValueError(f"top_k must be a positive int; got {top_k!r}.")
+        validate_parameter_constraints(
+            {"top_k": [Interval(Integral, 1, None, closed="left")]}, {"top_k": top_k},
+            caller_name="OutlierDetector.explain")
         check_is_fitted(self)
         top_k = min(int(top_k), self.n_features_in_)
 

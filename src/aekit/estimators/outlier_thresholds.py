@@ -6,10 +6,17 @@ import warnings
 from numbers import Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from . import thresholds
+
+_SET_THRESHOLD = {
+    "contamination": [Interval(Real, 0, 0.5, closed="right")],
+    "fpr": [Interval(Real, 0, 1, closed="neither")],
+    "value": [Interval(Real, None, None, closed="neither")],
+}
 
 
 def _has_calibration(detector) -> bool:
@@ -120,16 +127,12 @@ class ThresholdMixin:
                 "set_threshold takes exactly one of contamination, fpr or value; got "
                 f"{sorted(given) or 'none'}."
             )
+        validate_parameter_constraints(_SET_THRESHOLD, given,
+                                       caller_name="OutlierDetector.set_threshold")
         (name, number), = given.items()
-        if isinstance(number, bool) or not isinstance(number, Real) or not np.isfinite(number):
-            raise ValueError(f"{name} must be a finite number; got {number!r}.")
         if name == "contamination":
-            if not 0 < number <= 0.5:
-                raise ValueError(f"contamination must be in (0, 0.5]; got {number!r}.")
             self._set_threshold_contamination(float(number))
         elif name == "fpr":
-            if not 0 < number < 1:
-                raise ValueError(f"fpr must be in (0, 1); got {number!r}.")
             self._set_threshold_fpr(float(number))
         else:
             self._set_threshold_value(float(number))
