@@ -15,8 +15,8 @@ LEAKS = ("Traceback", "torch.", "numpy.core", "broadcast", "shapes cannot be mul
          "dtype('", "array=[")
 
 
-def _fit(X, **params):
-    return Autoencoder(max_iter=1, **params).fit(X)
+def _fit(X, estimator=Autoencoder, **params):
+    return estimator(max_iter=1, **params).fit(X)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,8 @@ huge_X = rng.rand(10, 3)
 huge_X[1, 1] = 1e200
 
 FIT_CASES = [
-    ("nan", nan_X, {}, ValueError, "Input X contains NaN"),
+    ("nan with missing='error'", nan_X, {"missing": "error"}, ValueError,
+     "Input X contains NaN"),
     ("inf", inf_X, {}, ValueError, "X contains infinity or a value too large to represent"),
     ("empty", np.empty((0, 3)), {}, ValueError, r"0 sample\(s\) \(shape=\(0, 3\)\)"),
     ("no features", np.empty((5, 0)), {}, ValueError, r"0 feature\(s\)"),
@@ -41,7 +42,8 @@ FIT_CASES = [
     ("3-D", np.zeros((4, 2, 2)), {}, ValueError, "got 3 dimensions.*ConvAutoencoder"),
     ("scalar", np.float64(3.0), {}, ValueError, "X must be 2-D"),
     ("one sample", rng.rand(1, 3), {}, ValueError, r"1 sample\(s\).*minimum of 2"),
-    ("text", np.array([[1, "a"], [2, "b"]], dtype=object), {}, ValueError,
+    ("text in a conv model", np.array([[1, "a"], [2, "b"]], dtype=object),
+     {"estimator": aekit.ConvAutoencoder}, ValueError,
      r"X contains text \('a'\); aekit needs numbers"),
     ("dict in object array", np.array([[1.0, {"a": 1}], [2.0, 3.0]], dtype=object), {}, TypeError,
      "X contains a value of type dict, not a number"),
@@ -49,8 +51,9 @@ FIT_CASES = [
     ("overflow float32", huge_X, {}, ValueError, r"too large for float32 \(max \|x\| = 1e\+200"),
     ("sparse", sp.random(10, 4, density=0.5, format="csr"), {}, TypeError,
      r"Sparse data was passed for X, but dense data is required. Use '.toarray\(\)'"),
-    ("pandas mixed dtypes", pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "z"]}), {},
-     ValueError, r"X contains text \('x'\)"),
+    ("pandas with gaps and missing='error'",
+     pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": ["x", "y", "z"]}), {"missing": "error"},
+     ValueError, r"Input X contains NaN \(missing values in column 'a'\).*missing='mask'"),
     ("negative noise", rng.rand(10, 3), {"constraints": (GaussianNoise(-1),)}, ValueError,
      r"'std' parameter of GaussianNoise must be a float in the range \[0.0, inf\)"),
     ("noise rate above 1", rng.rand(10, 3),

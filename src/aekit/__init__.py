@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Autoencoder": "aekit.estimators",
+    "AutoencoderImputer": "aekit.estimators",
     "Contractive": "aekit.constraints",
     "ConvAutoencoder": "aekit.estimators",
     "GaussianNoise": "aekit.constraints",
@@ -72,5 +73,5 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         TopK,
     )
     from .errors import DataFileError, ModelFileError
-    from .estimators import Autoencoder, ConvAutoencoder, OutlierDetector
+    from .estimators import Autoencoder, AutoencoderImputer, ConvAutoencoder, OutlierDetector
     from .io import ImageFolderSource, NpySource, ParquetSource, open_source

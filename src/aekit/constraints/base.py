@@ -26,7 +26,6 @@ import torch
 from sklearn.utils._param_validation import validate_parameter_constraints
 from torch import Tensor, nn
 
-
 #: every constraint class with a ``name``, by that name (they join when they are defined), so
 #: that constraints can be given by name and model files can name them
 REGISTRY: dict[str, type[Constraint]] = {}
@@ -110,6 +109,13 @@ class Constraint:
 
         Called by the estimators before training, so that corruption can stay in the data's
         domain (``GaussianNoise(clip="auto")``); default: ignored.
+        """
+
+    def set_table(self, table) -> None:
+        """The layout of a table the network's input encodes (``TableLoss``), or None.
+
+        Called by the estimators before training; noise then acts in the table's terms
+        (default: ignored).
         """
 
     def prepare(self, module: nn.Module) -> None:

@@ -19,7 +19,34 @@ def _rand_like(x: Tensor, generator: torch.Generator | None) -> Tensor:
     return torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
 
-class GaussianNoise(Constraint):
+class _ValueNoise(Constraint):
+    """Noise on values: on a table it corrupts the numeric values only (categories and missing
+    indicators are left as they are; ``MaskingNoise`` makes entries missing)."""
+
+    def reset(self) -> None:
+        self._input_range = None
+        self._table = None
+
+    def set_input_range(self, input_range: tuple[float, float] | None) -> None:
+        self._input_range = input_range
+
+    def set_table(self, table) -> None:
+        self._table = table
+
+    def _noisy(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
+        raise NotImplementedError
+
+    def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
+        table = getattr(self, "_table", None)
+        if table is None:
+            return self._noisy(x, generator)
+        out = x.clone()
+        slots = table.numeric_slots
+        out[:, slots] = self._noisy(x[:, slots], generator)
+        return out
+
+
+class GaussianNoise(_ValueNoise):
     """Additive Gaussian noise: ``x_tilde = clip(x + std * eps)``, ``eps ~ N(0, 1)``.
 
     ``std`` is in the units the network sees (after the estimator's scaling).
@@ -60,12 +87,6 @@ class GaussianNoise(Constraint):
                 f"low < high; got {self.clip!r}."
             )
 
-    def reset(self) -> None:
-        self._input_range = None
-
-    def set_input_range(self, input_range: tuple[float, float] | None) -> None:
-        self._input_range = input_range
-
     def _bounds(self) -> tuple[float, float] | None:
         if self.clip is None:
             return None
@@ -73,14 +94,14 @@ class GaussianNoise(Constraint):
             return getattr(self, "_input_range", None)
         return float(self.clip[0]), float(self.clip[1])
 
-    def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
+    def _noisy(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
         noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         noisy = x + self.std * noise
         bounds = self._bounds()
         return noisy if bounds is None else noisy.clamp_(bounds[0], bounds[1])
 
 
-class SaltAndPepperNoise(Constraint):
+class SaltAndPepperNoise(_ValueNoise):
     """Set a fraction ``rate`` of the entries to the low or the high value (each half the time).
 
     The values are the data's own domain where the estimator knows it: on data whose network
@@ -109,12 +130,6 @@ class SaltAndPepperNoise(Constraint):
                 f"SaltAndPepperNoise needs low <= high; got low={self.low}, high={self.high}."
             )
 
-    def reset(self) -> None:
-        self._input_range = None
-
-    def set_input_range(self, input_range: tuple[float, float] | None) -> None:
-        self._input_range = input_range
-
     def _values(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The pepper and salt values: given, the data's domain, or the batch's extremes."""
         domain = getattr(self, "_input_range", None)
@@ -132,7 +147,7 @@ class SaltAndPepperNoise(Constraint):
             high = x.amax(dim=0, keepdim=True)
         return low.to(x), high.to(x)
 
-    def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
+    def _noisy(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
         low, high = self._values(x)
         u = _rand_like(x, generator)
         hit = u < self.rate  # which entries are corrupted
@@ -142,7 +157,12 @@ class SaltAndPepperNoise(Constraint):
 
 
 class MaskingNoise(Constraint):
-    """Masking (dropout-style) corruption: set a fraction ``rate`` of the entries to 0."""
+    """Masking (dropout-style) corruption: set a fraction ``rate`` of the entries to 0.
+
+    On a table (an ``Autoencoder`` in table mode) it makes a fraction ``rate`` of the entries
+    missing, as a gap would be (a numeric value with its missing indicator, a category as an
+    all-zero block), so the model learns to fill gaps from the other columns.
+    """
 
     name = "masking_noise"
     _parameter_constraints = {"rate": [Interval(Real, 0.0, 1.0, closed="both")]}
@@ -150,6 +170,15 @@ class MaskingNoise(Constraint):
     def __init__(self, rate: float = 0.25) -> None:
         self.rate = rate
 
+    def reset(self) -> None:
+        self._table = None
+
+    def set_table(self, table) -> None:
+        self._table = table
+
     def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
+        table = getattr(self, "_table", None)
+        if table is not None:  # a table: whole entries become missing (values and categories)
+            return table.mask_entries(x, self.rate, generator)
         keep = _rand_like(x, generator) >= self.rate
         return x * keep.to(x.dtype)

@@ -6,6 +6,9 @@ Importing it registers the classes with ``aekit.saving`` (``aekit.load`` relies 
 from .autoencoder import Autoencoder
 from .base import BaseAutoencoder
 from .conv import ConvAutoencoder
+from .imputer import AutoencoderImputer
 from .outlier import OutlierDetector
 
-__all__ = ["Autoencoder", "BaseAutoencoder", "ConvAutoencoder", "OutlierDetector"]
+__all__ = [
+    "Autoencoder", "AutoencoderImputer", "BaseAutoencoder", "ConvAutoencoder", "OutlierDetector",
+]

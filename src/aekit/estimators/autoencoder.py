@@ -10,7 +10,7 @@ from torch import nn
 from ..nn import ACTIVATIONS, AutoencoderNet, DenseDecoder, DenseEncoder, TiedDenseDecoder
 from ..saving import register_estimator
 from .base import BaseAutoencoder
-from .state import as_activations, as_counts, as_curves
+from .state import as_activations, as_counts, as_curves, as_table
 
 
 @register_estimator
@@ -43,14 +43,27 @@ class Autoencoder(BaseAutoencoder):
         shallow autoencoder on the codes of the level below (input noise applied at every level,
         penalties at the code level: the stacked denoising autoencoder), then fine-tune end to
         end. Each level runs up to ``max_iter`` epochs; see ``pretraining_loss_curves_``.
+    categorical_features : list of str or int, default=None
+        Columns to treat as categorical although they hold numbers (integer codes); text,
+        ``category`` and boolean columns of a DataFrame are categorical anyway. Giving it puts
+        the model in table mode (see ``table_``).
+    missing : {"mask", "error"}, default="mask"
+        "mask": missing values (NaN, None, ``pd.NA``, NaT) are allowed in fit and in every
+        method: a missing numeric entry reaches the network as 0 (its column's centre) with a
+        missing-indicator input, a missing category as an all-zero one-hot block, and missing
+        entries count in no loss; a row's error is the mean over its observed entries.
+        "error": refuse them, as before.
     constraints : tuple, default=()
         Constraint objects or names from ``aekit.constraints``; they are cloned at fit.
     loss : {"mse", "bce"}, default="mse"
-        Squared error, or the seed's cross-entropy (needs X in [0, 1] after scaling).
-    scaling : {"auto", "standard", "minmax", "none"}, default="auto"
+        Squared error, or the seed's cross-entropy (needs X in [0, 1] after scaling). Tables
+        with text or gaps use per-column losses (squared error for numbers, cross-entropy for
+        categories, each divided by its baseline; see ``aekit.estimators.table``).
+    scaling : {"auto", "standard", "robust", "minmax", "none"}, default="auto"
         How X is scaled before the network sees it (outputs are scaled back). "auto" keeps data
         already in [0, 1] (images, probabilities) and standardizes other data (min-max scales
-        it with ``loss="bce"`` or a sigmoid output).
+        it with ``loss="bce"`` or a sigmoid output). "robust": median and IQR / 1.349 (data in
+        memory). In table mode numeric columns are standardized ("robust" and "none" apply too).
     output_activation : {"auto", "linear", "sigmoid"}, default="auto"
         "auto": sigmoid when the scaled data lies in [0, 1], else linear.
     max_iter : int, default=200
@@ -104,6 +117,10 @@ class Autoencoder(BaseAutoencoder):
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X had string column names.
+    table_ : aekit.estimators.table.TableEncoder or None
+        In table mode (X had text, booleans, dates or gaps, or ``categorical_features`` was
+        given): each column's kind and encoding. ``reconstruct`` and ``inverse_transform`` then
+        return DataFrames with X's columns and dtypes. None for plain numeric data.
     n_iter_ : int
         Epochs run.
     loss_curve_ : list of float
@@ -136,9 +153,12 @@ class Autoencoder(BaseAutoencoder):
         "activation": [StrOptions(set(ACTIVATIONS)), list, tuple],
         "tied_weights": ["boolean"],
         "pretraining": [StrOptions({"greedy"}), None],
+        "categorical_features": [list, tuple, None],
+        "missing": [StrOptions({"mask", "error"})],
     }
+    supports_tables = True
     _fitted_schema = {"hidden_layer_sizes_": as_counts, "activations_": as_activations,
-                      "pretraining_loss_curves_": as_curves}
+                      "pretraining_loss_curves_": as_curves, "table_": as_table}
 
     def __init__(
         self,
@@ -148,6 +168,8 @@ class Autoencoder(BaseAutoencoder):
         activation="relu",
         tied_weights=False,
         pretraining=None,
+        categorical_features=None,
+        missing="mask",
         constraints=(),
         loss="mse",
         scaling="auto",
@@ -173,6 +195,8 @@ class Autoencoder(BaseAutoencoder):
         self.activation = activation
         self.tied_weights = tied_weights
         self.pretraining = pretraining
+        self.categorical_features = categorical_features
+        self.missing = missing
         self.constraints = constraints
         self.loss = loss
         self.scaling = scaling
@@ -195,8 +219,9 @@ class Autoencoder(BaseAutoencoder):
 
     def _resolve_architecture(self, n_features: int) -> None:
         self.sample_shape_ = (int(n_features),)
-        k = self.n_components
-        self.n_components_ = int(k) if k is not None else max(1, min(32, n_features // 2))
+        k = self.n_components  # a table's code is sized from its columns, not its encoding
+        default = max(1, min(32, self.n_features_in_ // 2))
+        self.n_components_ = int(k) if k is not None else default
         if isinstance(self.hidden_layer_sizes, str):  # "auto"
             self.hidden_layer_sizes_ = (min(256, max(2 * self.n_components_, n_features)),)
         else:
@@ -230,12 +255,20 @@ class Autoencoder(BaseAutoencoder):
         decoder_act = act if isinstance(act, str) else list(reversed(act))
         width = self.n_components_ if bottleneck is None else bottleneck.encoder_width(
             self.n_components_)
+        table = getattr(self, "table_", None)
+        n_outputs = n_features if table is None else table.n_outputs
         encoder = DenseEncoder(n_features, hidden, width, act, code_activation)
         if self.tied_weights:
+            if n_outputs != n_features or width != self.n_components_:
+                raise ValueError(
+                    "tied_weights=True needs a decoder that mirrors the encoder exactly; X has "
+                    "text or missing values (NaN), whose table encoding has other widths (or the "
+                    "code is variational). Use tied_weights=False, or fill the gaps."
+                )
             decoder = TiedDenseDecoder(encoder, decoder_act, output_activation)
         else:
             decoder = DenseDecoder(
-                self.n_components_, list(reversed(hidden)), n_features, decoder_act,
+                self.n_components_, list(reversed(hidden)), n_outputs, decoder_act,
                 output_activation,
             )
         return AutoencoderNet(encoder, decoder, bottleneck)

@@ -31,12 +31,13 @@ from .inference import InferenceMixin
 from .runtime import make_generator, resolve_device, seed_from_random_state
 from .scaling import SCALINGS, Scaler, choose_scaling, input_range_of
 from .state import ModelFileMixin
-from .validation import readable_input_errors
+from .table_mode import TableMixin
+from .validation import readable_input_errors, resolve_activations
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-class BaseAutoencoder(InferenceMixin, ModelFileMixin, ClassNamePrefixFeaturesOutMixin,
+class BaseAutoencoder(TableMixin, InferenceMixin, ModelFileMixin, ClassNamePrefixFeaturesOutMixin,
                       TransformerMixin, BaseEstimator):
     """Shared machinery of the scikit-learn autoencoders; not for direct use."""
 
@@ -84,13 +85,26 @@ class BaseAutoencoder(InferenceMixin, ModelFileMixin, ClassNamePrefixFeaturesOut
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        if (self.supports_tables and getattr(self, "missing", "error") == "mask"
+                and not getattr(self, "tied_weights", False)):  # tied: input width = output's
+            tags.input_tags.allow_nan = True
         return tags
+
+    @property
+    def _loss_fn(self):
+        """The training loss: ``loss`` ("mse", "bce"), or the table's per-column loss."""
+        table = getattr(self, "table_", None)
+        return self.loss if table is None else table.loss
 
     @property
     def _n_features_out(self) -> int:
         return self.n_components_
 
     def _check_X(self, X, *, reset: bool) -> np.ndarray:
+        if self._table_mode(X, reset):
+            return self._check_table(X, reset=reset)
+        if reset and hasattr(self, "table_"):
+            self.table_ = None
         with readable_input_errors("X"):
             X = validate_data(
                 self, X, reset=reset, dtype=[np.float64, np.float32],
@@ -163,8 +177,7 @@ class BaseAutoencoder(InferenceMixin, ModelFileMixin, ClassNamePrefixFeaturesOut
             init_from_env(torch.device(self.device_))
             if not hasattr(self, "_generator"):  # a loaded model: fresh streams and optimizer
                 self._make_generators(seed_from_random_state(self.random_state))
-            for constraint in self.constraints_:
-                constraint.set_input_range(getattr(self, "input_range_", None))
+            self._tell_constraints(self.constraints_)
         with torch_threads(choose_threads(self.n_threads, self._workload.flops(self.batch_size))):
             if incremental:
                 self._train_one_epoch(data, first)
@@ -193,7 +206,7 @@ class BaseAutoencoder(InferenceMixin, ModelFileMixin, ClassNamePrefixFeaturesOut
                                                   self._batch_plan(), fraction)
         self._pretrain(data, train_batches, val_batches, config)
         result = train(
-            self.module_, ReconstructionObjective(self.loss, self.constraints_), train_batches,
+            self.module_, ReconstructionObjective(self._loss_fn, self.constraints_), train_batches,
             config, validation_data=val_batches, generator=self._generator,
             noise_generator=self._noise_generator, checkpointing=self._checkpointing(data),
         )
@@ -222,7 +235,8 @@ class BaseAutoencoder(InferenceMixin, ModelFileMixin, ClassNamePrefixFeaturesOut
         self.pretraining_loss_curves_ = greedy_pretrain(
             self.module_, train_batches.data,
             None if val_batches is None else val_batches.data,
-            loss=self.loss, constraints=self.constraints_, input_range=self.input_range_,
+            loss=self._loss_fn, constraints=self.constraints_, input_range=self.input_range_,
+            table=None if getattr(self, "table_", None) is None else self.table_.loss,
             batch_size=self.batch_size, device=torch.device(self.device_), config=config,
             generator=self._generator, noise_generator=self._noise_generator,
         )
@@ -238,7 +252,7 @@ class BaseAutoencoder(InferenceMixin, ModelFileMixin, ClassNamePrefixFeaturesOut
         with warnings.catch_warnings():  # one epoch by design, not a failure to converge
             warnings.simplefilter("ignore", ConvergenceWarning)
             result = train(
-                self.module_, ReconstructionObjective(self.loss, self.constraints_), batches,
+                self.module_, ReconstructionObjective(self._loss_fn, self.constraints_), batches,
                 self._training_config(1, early_stopping=False), generator=self._generator,
                 noise_generator=self._noise_generator, optimizer=getattr(self, "_optimizer", None),
             )
@@ -246,37 +260,6 @@ class BaseAutoencoder(InferenceMixin, ModelFileMixin, ClassNamePrefixFeaturesOut
         self.n_iter_ += 1
         self.loss_curve_ = [*self.loss_curve_, *result.loss_curve]
         self.best_loss_ = min(self.best_loss_, result.best_loss)
-
-    def _resolve_activations(self, low: float, high: float, constraints) -> tuple[str, str]:
-        """Code and output activations; ``low``/``high``: the range of the scaled data."""
-        code_acts = {c.code_activation for c in constraints if c.code_activation}
-        if len(code_acts) > 1:
-            raise ValueError(
-                f"The constraints {constraints} need different code activations {code_acts}; "
-                "drop one of them."
-            )
-        code_activation = code_acts.pop() if code_acts else "linear"
-        in_unit = low >= 0.0 and high <= 1.0
-        output = self.output_activation
-        if output == "auto":
-            output = "sigmoid" if in_unit else "linear"
-        if output == "sigmoid" and not in_unit:
-            raise ValueError(
-                f"output_activation='sigmoid' can only produce values in (0, 1), but X after "
-                f"scaling={self.scaling_!r} ranges over [{low:.3g}, {high:.3g}]. Use "
-                "scaling='minmax' or output_activation='linear'."
-            )
-        if self.loss == "bce":
-            if not in_unit:
-                raise ValueError(
-                    f"loss='bce' needs X in [0, 1]; X after scaling={self.scaling_!r} ranges over "
-                    f"[{low:.3g}, {high:.3g}]. Use loss='mse' or scaling='minmax'."
-                )
-            if output != "sigmoid":
-                raise ValueError(
-                    "loss='bce' needs output_activation='sigmoid' (or 'auto'); got 'linear'."
-                )
-        return code_activation, output
 
     @staticmethod
     def _bottleneck(constraints) -> nn.Module | None:
@@ -294,13 +277,18 @@ class BaseAutoencoder(InferenceMixin, ModelFileMixin, ClassNamePrefixFeaturesOut
         on its device, and the random streams."""
         constraints = resolve_constraints(self.constraints)
         bottleneck = self._bottleneck(constraints)
-        self.scaling_ = choose_scaling(data.stats, self.scaling, self.loss, self.output_activation)
         self._resolve_architecture(data.n_features)
-        self.scaler_ = self._fit_scaler(data.stats, self.scaling_)
+        if getattr(self, "table_", None) is not None:  # the table encoder scales each column
+            self.scaling_ = self.table_.scaling
+            self.scaler_ = Scaler(np.zeros(data.n_features), np.ones(data.n_features))
+        else:
+            self.scaling_ = choose_scaling(data.stats, self.scaling, self.loss,
+                                           self.output_activation)
+            self.scaler_ = (data.robust_scaler() if self.scaling_ == "robust"
+                            else self._fit_scaler(data.stats, self.scaling_))
         low, high = self.scaler_.scaled_range(data.stats)
-        self.code_activation_, self.output_activation_ = self._resolve_activations(
-            low, high, constraints
-        )
+        self.code_activation_, self.output_activation_ = resolve_activations(
+            self, low, high, constraints)
         for constraint in constraints:
             constraint.check_code_size(self.n_components_)
         device = init_from_env(resolve_device(self.device, type(self).__name__))
@@ -313,8 +301,8 @@ class BaseAutoencoder(InferenceMixin, ModelFileMixin, ClassNamePrefixFeaturesOut
                                         self.output_activation_, bottleneck)
         module.reset_parameters(self._generator)
         self.input_range_ = input_range_of(low, high)
+        self._tell_constraints(constraints)
         for constraint in constraints:
-            constraint.set_input_range(self.input_range_)
             constraint.prepare(module)
         self.module_ = module.to(device)
         self.constraints_ = constraints
@@ -322,6 +310,13 @@ class BaseAutoencoder(InferenceMixin, ModelFileMixin, ClassNamePrefixFeaturesOut
         autocast = choose_precision(self.precision, device, self._workload, self.batch_size)
         self.precision_ = "bfloat16" if autocast is not None else "float32"
         self._optimizer = None
+
+    def _tell_constraints(self, constraints) -> None:
+        """What the constraints need to know of the data: its range and its table layout."""
+        table = getattr(self, "table_", None)
+        for constraint in constraints:
+            constraint.set_input_range(getattr(self, "input_range_", None))
+            constraint.set_table(None if table is None else table.loss)
 
     def _make_generators(self, seed: int, device: torch.device | None = None) -> None:
         device = torch.device(self.device_) if device is None else device

@@ -78,6 +78,12 @@ class ArrayData:
     def digest(self, scaler: Scaler) -> str:
         return hashlib.sha256(np.ascontiguousarray(scaler.apply(self.X)).tobytes()).hexdigest()
 
+    def robust_scaler(self) -> Scaler:
+        """Median and IQR / 1.349 per column (outliers among the rows do not set the scale)."""
+        from .thresholds import robust_scaler
+
+        return Scaler(*robust_scaler(self.X))
+
     def batches(self, scaler: Scaler, to_network: Callable[[Tensor], Tensor], plan: BatchPlan,
                 validation_fraction: float | None):
         data = to_network(torch.from_numpy(np.ascontiguousarray(scaler.apply(self.X))))
@@ -118,6 +124,13 @@ class SourceData:
 
     def digest(self, scaler: Scaler) -> str:
         return self._digest
+
+    def robust_scaler(self) -> Scaler:
+        raise ValueError(
+            f"scaling='robust' needs the data in memory (medians and quartiles); "
+            f"{self.source.path or 'the data'} is streamed. Use scaling='standard', or "
+            "OutlierDetector, which scales robustly from a sample of the rows."
+        )
 
     def _reader(self, scaler: Scaler, to_network, held_out: np.ndarray | None,
                 validation: bool = False):

@@ -90,10 +90,11 @@ class InferenceMixin:
             out["code"] = code
         if "reconstruction" in outputs:
             out["reconstruction"] = x_hat
+        loss = self._loss_fn
         if "error" in outputs:  # in float64 on the CPU: squares of large errors overflow float32
-            out["error"] = per_sample_error(x_hat.cpu().double(), x.cpu().double(), self.loss)
+            out["error"] = per_sample_error(x_hat.cpu().double(), x.cpu().double(), loss)
         if "feature_errors" in outputs:
-            out["feature_errors"] = elementwise_loss(x_hat, x, self.loss)
+            out["feature_errors"] = elementwise_loss(x_hat, x, loss)
         return out
 
     def infer(self, X, outputs=("code",)) -> Bunch:
@@ -131,6 +132,8 @@ class InferenceMixin:
             return self._check_finite(value, "codes").numpy().astype(dtype, copy=False)
         if name == "reconstruction":
             flat = self._check_finite(value, "reconstruction").flatten(1).numpy()
+            if getattr(self, "table_", None) is not None:  # the network's outputs; see decode
+                return flat
             return self.scaler_.undo(flat).astype(dtype, copy=False)
         if name == "error":
             return self._check_finite(value, "reconstruction error").numpy()  # float64
@@ -141,6 +144,9 @@ class InferenceMixin:
         check_is_fitted(self)
         codes = self._check_codes(X)
         recon = self._map(self.module_.decode, torch.from_numpy(codes.astype(np.float32)))
+        if getattr(self, "table_", None) is not None:  # back to the table fit was given
+            like = X if hasattr(X, "index") else codes
+            return self._decode_table(recon.flatten(1).numpy(), like)
         return self.scaler_.undo(recon.flatten(1).numpy()).astype(codes.dtype, copy=False)
 
     def _check_codes(self, codes) -> np.ndarray:
@@ -155,9 +161,17 @@ class InferenceMixin:
             )
         return codes
 
-    def reconstruct(self, X):
-        """``inverse_transform(transform(X))`` in one pass: the model's reconstruction of X."""
-        return self.infer(X, ("reconstruction",)).reconstruction
+    def reconstruct(self, X, *, probabilities: bool = False):
+        """``inverse_transform(transform(X))`` in one pass: the model's reconstruction of X.
+
+        For a table (``table_``) it is a DataFrame with X's columns and dtypes, categories as
+        the most likely category; ``probabilities=True`` adds each category's probability in a
+        ``"<column>_proba"`` column.
+        """
+        raw = self.infer(X, ("reconstruction",)).reconstruction
+        if getattr(self, "table_", None) is not None:
+            return self._decode_table(raw, X, probabilities)
+        return raw
 
     def reconstruction_error(self, X):
         """Per-sample reconstruction error (positive; higher is worse), float64 (n_samples,).

@@ -36,17 +36,20 @@ from .base import BaseAutoencoder
 from .data import check_source, held_out_mask, rows_of
 from .explain import ExplanationMixin
 from .outlier_data import StreamScan, TrainingRows
+from .outlier_scores import ScoringMixin
 from .outlier_state import DetectorFileMixin
 from .outlier_thresholds import ThresholdMixin
 from .runtime import make_generator, resolve_device, seed_from_random_state
+from .table import TableEncoder
+from .table_mode import has_gaps, has_text, table_frame
 
 _SCALINGS = ("auto", "robust", "none")
 _SCORES = ("auto", "combined", "reconstruction")
 
 
 @register_estimator
-class OutlierDetector(ExplanationMixin, ThresholdMixin, DetectorFileMixin, OutlierMixin,
-                      BaseEstimator):
+class OutlierDetector(ScoringMixin, ExplanationMixin, ThresholdMixin, DetectorFileMixin,
+                      OutlierMixin, BaseEstimator):
     """Outlier detection by an autoencoder: reconstruction error plus code distance.
 
     ``OutlierDetector(random_state=0).fit(X)`` is the one-line use, on tables and on flattened
@@ -168,10 +171,17 @@ class OutlierDetector(ExplanationMixin, ThresholdMixin, DetectorFileMixin, Outli
         self.n_estimators = n_estimators
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # gaps are learned around (table mode)
+        return tags
+
     # ------------------------------------------------------------------ fit
-    def _default_estimator(self, n_samples: int, n_features: int, image_like: bool) -> Autoencoder:
+    def _default_estimator(self, n_samples: int, n_features: int, image_like: bool,
+                           width: int | None = None) -> Autoencoder:
+        """``width``: the network's input width when it differs from ``n_features`` (tables)."""
         n_components = max(1, min(32, n_features // 2))
-        hidden = min(256, max(2 * n_components, n_features))
+        hidden = min(256, max(2 * n_components, width or n_features))
         # Images: small batches on a few hundred images give the wide network enough steps.
         # Large data: about 1,000 steps at most; longer training fits the training outliers too.
         batch_size = int(min(256, max(32, n_samples // 16))) if image_like else 256
@@ -182,11 +192,18 @@ class OutlierDetector(ExplanationMixin, ThresholdMixin, DetectorFileMixin, Outli
             batch_size=batch_size,
         )
 
-    def _check_X(self, X, *, reset: bool) -> np.ndarray:
-        return validate_data(
-            self, X, reset=reset, dtype=[np.float64, np.float32],
-            ensure_min_samples=2 if reset else 1,
-        )
+    def _check_X(self, X, *, reset: bool):
+        """A checked float array, or in table mode (text, booleans, dates or gaps) the table
+        itself as a DataFrame: the members encode it (``aekit.estimators.table``)."""
+        tabular = (has_text(X) or has_gaps(X)) if reset else getattr(self, "table_mode_", False)
+        if reset:
+            self.table_mode_ = bool(tabular)
+        if not tabular:
+            return validate_data(
+                self, X, reset=reset, dtype=[np.float64, np.float32],
+                ensure_min_samples=2 if reset else 1,
+            )
+        return table_frame(self, X, reset=reset)
 
     def _over_rows(self, X, compute) -> np.ndarray:
         """``compute`` on the rows of an array, or chunk by chunk on data on disk."""
@@ -194,6 +211,8 @@ class OutlierDetector(ExplanationMixin, ThresholdMixin, DetectorFileMixin, Outli
                        check_source=lambda X: check_source(self, X, reset=False))
 
     def _scale(self, X: np.ndarray) -> np.ndarray:
+        if getattr(self, "table_mode_", False):  # a table: its members scale each column
+            return X
         return ((X - self._scale_center) / self._scale_spread).astype(np.float32)
 
     def _scale_chunk(self, rows: np.ndarray) -> np.ndarray:
@@ -236,6 +255,7 @@ class OutlierDetector(ExplanationMixin, ThresholdMixin, DetectorFileMixin, Outli
                 "validation_fraction (e.g. 0.1), or fit and then call calibrate(X_clean, fpr=...)."
             )
         rng = self._random_state()
+        self.table_mode_ = False
         if is_source(X):
             source = check_source(self, X, reset=True)
             scan = StreamScan(source, self.validation_fraction, rng)
@@ -246,8 +266,13 @@ class OutlierDetector(ExplanationMixin, ThresholdMixin, DetectorFileMixin, Outli
             X = self._check_X(X, reset=True)
             held_out = held_out_mask(len(X), self.validation_fraction,
                                      make_generator(int(rng.randint(2**31 - 1))), min_train=2)
-            sample = X[~held_out]
-            low, high, n_train = float(sample.min()), float(sample.max()), len(sample)
+            if self.table_mode_:
+                sample = X.iloc[np.flatnonzero(~held_out)]
+                low, high = -np.inf, np.inf  # not images
+            else:
+                sample = X[~held_out]
+                low, high = float(sample.min()), float(sample.max())
+            n_train = len(sample)
         n_features = self.n_features_in_
 
         # Images (many features, all in [0, 1]) keep their pixel scale and are scored by their
@@ -259,7 +284,7 @@ class OutlierDetector(ExplanationMixin, ThresholdMixin, DetectorFileMixin, Outli
         self.anomaly_score_ = self.anomaly_score
         if self.anomaly_score == "auto":
             self.anomaly_score_ = "reconstruction" if image_like else "combined"
-        if self.scaling_ == "robust":
+        if self.scaling_ == "robust" and not self.table_mode_:
             self._scale_center, self._scale_spread = thresholds.robust_scaler(sample)
         else:
             self._scale_center = np.zeros(n_features)
@@ -268,10 +293,14 @@ class OutlierDetector(ExplanationMixin, ThresholdMixin, DetectorFileMixin, Outli
         training_rows = (TrainingRows(source, held_out, self._scale_chunk) if is_source(X)
                          else sample)
 
-        template = (
-            self._default_estimator(n_train, n_features, image_like)
-            if self.estimator is None else self.estimator
-        )
+        if self.estimator is not None:
+            template = self.estimator
+        elif self.table_mode_:  # sized from the table's encoding, robustly scaled inside
+            width = TableEncoder().fit(sample).n_inputs
+            template = self._default_estimator(n_train, n_features, False, width).set_params(
+                scaling="robust" if self.scaling_ == "robust" else "standard")
+        else:
+            template = self._default_estimator(n_train, n_features, image_like)
         self.estimators_ = []
         for _ in range(self.n_estimators):
             member = clone(template).set_params(random_state=int(rng.randint(2**31 - 1)))
@@ -304,60 +333,6 @@ class OutlierDetector(ExplanationMixin, ThresholdMixin, DetectorFileMixin, Outli
         init_from_env(resolve_device(device, "OutlierDetector"))
         return np.random.RandomState(seed_from_random_state(None))
 
-    def _fit_code_statistics(self, sample: np.ndarray, X, held_out: np.ndarray) -> None:
-        """Per member: the code mean and precision (from the scaled training ``sample``), then
-        the scores of every row of ``X`` (one pass) and the medians over the training rows
-        that normalize both parts of the score."""
-        from sklearn.covariance import LedoitWolf
-
-        self._code_location, self._code_precision = [], []
-        if self.anomaly_score_ == "combined":
-            for member in self.estimators_:
-                cov = LedoitWolf().fit(member.transform(sample).astype(np.float64))
-                self._code_location.append(cov.location_)
-                self._code_precision.append(cov.get_precision())
-        del sample
-        n_members = len(self.estimators_)
-
-        def parts_of(rows):
-            return np.column_stack(
-                [p for i in range(n_members) for p in self._member_parts(i, self._scale(rows))])
-
-        parts = self._over_rows(X, parts_of) if is_source(X) else parts_of(X)  # X: checked
-        train = ~held_out
-        medians = [_positive(np.median(column[train])) for column in parts.T]
-        step = 2 if self.anomaly_score_ == "combined" else 1
-        self._reconstruction_median, self._code_median = medians[::step], medians[1::step]
-        self.train_scores_ = np.zeros(len(parts))
-        for i in range(n_members):
-            self.train_scores_ += self._member_score(parts.T[step * i: step * (i + 1)], i)
-        self.train_scores_ /= n_members
-
-    # ------------------------------------------------------------------ scores
-    def _member_parts(self, i: int, Xs: np.ndarray) -> list[np.ndarray]:
-        """Member ``i``'s reconstruction error per row, and its code distance (combined), from
-        one forward pass."""
-        if self.anomaly_score_ != "combined":
-            return [self.estimators_[i].infer(Xs, ("error",)).error]
-        found = self.estimators_[i].infer(Xs, ("error", "code"))
-        distance = _mahalanobis(found.code.astype(np.float64), self._code_location[i],
-                                self._code_precision[i])
-        return [found.error, distance]
-
-    def _anomaly_scores(self, Xs: np.ndarray) -> np.ndarray:
-        """Higher is more abnormal: the mean over members of the normalized parts."""
-        total = np.zeros(Xs.shape[0])
-        for i in range(len(self.estimators_)):
-            total += self._member_score(self._member_parts(i, Xs), i)
-        return total / len(self.estimators_)
-
-    def _member_score(self, parts, i: int) -> np.ndarray:
-        """Member ``i``'s parts, each divided by its training median, summed."""
-        score = parts[0] / self._reconstruction_median[i]
-        if self.anomaly_score_ == "combined":
-            score = score + parts[1] / self._code_median[i]
-        return score
-
     def score_samples(self, X):
         """Normality of each row: the negative anomaly score (higher is more normal).
 
@@ -372,15 +347,3 @@ class OutlierDetector(ExplanationMixin, ThresholdMixin, DetectorFileMixin, Outli
         """
         check_is_fitted(self)
         return self._over_rows(X, lambda rows: -self._anomaly_scores(self._scale(rows)))
-
-
-def _positive(value: float) -> float:
-    """A normalizer that is never zero (a perfectly reconstructed training set has median 0)."""
-    value = float(value)
-    return value if value > 1e-12 else 1e-12
-
-
-def _mahalanobis(codes: np.ndarray, location: np.ndarray, precision: np.ndarray) -> np.ndarray:
-    """Squared Mahalanobis distance of each code to ``location``."""
-    centered = codes - location
-    return np.einsum("ij,jk,ik->i", centered, precision, centered)

@@ -59,6 +59,7 @@ class DetectorFileMixin:
             "reconstruction_median": [float(v) for v in self._reconstruction_median],
             "code_median": [float(v) for v in self._code_median],
             "members": members,
+            "table_mode_": bool(getattr(self, "table_mode_", False)),
         }
         if hasattr(self, "feature_names_in_"):
             state["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
@@ -67,7 +68,7 @@ class DetectorFileMixin:
     def __aekit_restore__(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         known = {"n_features_in_", "scaling_", "anomaly_score_", "threshold_", "offset_",
                  "n_calibration_", "reconstruction_median", "code_median", "members",
-                 "feature_names_in_"}
+                 "feature_names_in_", "table_mode_"}
         unknown = sorted(set(state) - known)
         if unknown:
             raise ModelFileError(f"has detector attributes aekit does not know: {unknown[:5]}.")
@@ -82,6 +83,7 @@ class DetectorFileMixin:
         if "feature_names_in_" in state:
             self.feature_names_in_ = as_names(state["feature_names_in_"])
         self.scaling_ = as_name(state["scaling_"])
+        self.table_mode_ = bool(state.get("table_mode_", False))
         self.anomaly_score_ = as_name(state["anomaly_score_"])
         if self.anomaly_score_ not in ("combined", "reconstruction"):
             raise ModelFileError(f"has an unknown anomaly score {self.anomaly_score_!r}.")

@@ -86,6 +86,7 @@ def greedy_pretrain(
     loss: str,
     constraints: Sequence[Constraint],
     input_range: tuple[float, float] | None = None,
+    table=None,
     batch_size: int,
     device: torch.device,
     config: TrainingConfig,
@@ -108,6 +109,8 @@ def greedy_pretrain(
     input_range : (low, high) or None
         The range of the network's input, told to level 0's constraints (the levels above see
         codes, whose range is not known).
+    table : TableLoss or None
+        The table layout of the network's input (table mode), told to level 0's constraints.
     batch_size : int
     device : torch.device
     config : TrainingConfig
@@ -131,6 +134,7 @@ def greedy_pretrain(
         if k == 0:
             for constraint in level_constraints:
                 constraint.set_input_range(input_range)
+                constraint.set_table(table)
         objective = ReconstructionObjective(loss if k == 0 else "mse", level_constraints)
         level_config = dataclasses.replace(
             config, owner=f"{config.owner} level {k + 1}/{len(levels)}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SCALINGS = ("auto", "standard", "minmax", "none")
+SCALINGS = ("auto", "standard", "robust", "minmax", "none")
 
 
 class ColumnStats:

@@ -79,6 +79,17 @@ def as_activations(value):
     return value if isinstance(value, str) else tuple(as_name(v) for v in as_list(value))
 
 
+def as_table(value):
+    """A ``TableEncoder`` from its config (None: the model is not a table model)."""
+    if value is None:
+        return None
+    from .table import TableEncoder
+
+    if not isinstance(value, dict) or not isinstance(value.get("columns"), list):
+        raise ModelFileError("holds a table description that is not a mapping of columns.")
+    return TableEncoder.from_config(value)
+
+
 def as_list(value):
     if not isinstance(value, list):
         raise ModelFileError(f"holds {type(value).__name__} where a list is expected.")
@@ -94,7 +105,8 @@ FITTED_SCHEMA = {
     "feature_names_in_": as_names, "constraints_": lambda v: resolve_constraints(as_list(v)),
     "sample_shape_": as_counts,
 }
-OPTIONAL = {"feature_names_in_", "input_range_", "sample_shape_", "pretraining_loss_curves_"}
+OPTIONAL = {"feature_names_in_", "input_range_", "sample_shape_", "pretraining_loss_curves_",
+            "table_"}
 
 
 class ModelFileMixin:
@@ -122,6 +134,8 @@ class ModelFileMixin:
                 value = [c.to_config() for c in value]
             elif name == "feature_names_in_":
                 value = [str(f) for f in value]
+            elif name == "table_":
+                value = None if value is None else value.to_config()
             elif isinstance(value, tuple):
                 value = list(value)
             state[name] = value
@@ -149,10 +163,10 @@ class ModelFileMixin:
         return (self.n_features_in_,)
 
     def _restore_weights(self, tensors: dict[str, Tensor]) -> None:
-        n = self.n_features_in_
+        n = int(np.prod(self.sample_shape_))  # the network's input width (a table's encoding)
         offset, factor = tensors.pop("scaler.offset", None), tensors.pop("scaler.factor", None)
         if offset is None or factor is None or offset.shape != (n,) or factor.shape != (n,):
-            raise ModelFileError(f"has no scaler for its {n} features.")
+            raise ModelFileError(f"has no scaler for its {n} inputs.")
         self.scaler_ = Scaler(offset.double().numpy(), factor.double().numpy())
         weights = {k.removeprefix("module."): v for k, v in tensors.items()
                    if k.startswith("module.")}

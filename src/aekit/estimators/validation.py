@@ -69,3 +69,43 @@ def check_sample_shape(shape, expected, *, owner: str, what: str = "X",
         f"{what} holds {kind} of shape {tuple(shape)}, but {owner} expects {tuple(expected)} "
         f"({source}); pass {kind} of that shape{fix}"
     )
+
+
+def resolve_activations(estimator, low: float, high: float, constraints) -> tuple[str, str]:
+    """An estimator's code and output activations, or the reason they cannot work with its
+    loss; ``low``/``high``: the range of the scaled data."""
+    code_acts = {c.code_activation for c in constraints if c.code_activation}
+    if len(code_acts) > 1:
+        raise ValueError(
+            f"The constraints {constraints} need different code activations {code_acts}; "
+            "drop one of them."
+        )
+    code_activation = code_acts.pop() if code_acts else "linear"
+    if getattr(estimator, "table_", None) is not None:  # numeric values and logits
+        if estimator.loss == "bce" or estimator.output_activation == "sigmoid":
+            raise ValueError(
+                "A table with text, dates or gaps is learned with per-column losses; use "
+                "loss='mse' and output_activation='auto' (or give numbers without gaps)."
+            )
+        return code_activation, "linear"
+    in_unit = low >= 0.0 and high <= 1.0
+    output = estimator.output_activation
+    if output == "auto":
+        output = "sigmoid" if in_unit else "linear"
+    if output == "sigmoid" and not in_unit:
+        raise ValueError(
+            f"output_activation='sigmoid' can only produce values in (0, 1), but X after "
+            f"scaling={estimator.scaling_!r} ranges over [{low:.3g}, {high:.3g}]. Use "
+            "scaling='minmax' or output_activation='linear'."
+        )
+    if estimator.loss == "bce":
+        if not in_unit:
+            raise ValueError(
+                f"loss='bce' needs X in [0, 1]; X after scaling={estimator.scaling_!r} ranges over "
+                f"[{low:.3g}, {high:.3g}]. Use loss='mse' or scaling='minmax'."
+            )
+        if output != "sigmoid":
+            raise ValueError(
+                "loss='bce' needs output_activation='sigmoid' (or 'auto'); got 'linear'."
+            )
+    return code_activation, output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -14,8 +15,24 @@ from ..nn import AutoencoderNet
 LOSSES = ("mse", "bce")
 
 
-def elementwise_loss(x_hat: Tensor, x: Tensor, loss: str) -> Tensor:
+class Loss(Protocol):
+    """A structured reconstruction loss (e.g. a table's per-column losses): the output and the
+    input may differ in width, and entries may be missing."""
+
+    def per_entry(self, x_hat: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(losses, observed)`` per sample and entry."""
+
+    def per_sample(self, x_hat: Tensor, x: Tensor) -> Tensor:
+        """Each sample's mean loss over its observed entries: shape (batch,)."""
+
+    def batch(self, x_hat: Tensor, x: Tensor) -> Tensor:
+        """The training loss of a batch: summed over entries, averaged over the batch."""
+
+
+def elementwise_loss(x_hat: Tensor, x: Tensor, loss: str | Loss) -> Tensor:
     """Per-entry reconstruction loss, in float32 (also under bf16 autocast) or float64."""
+    if not isinstance(loss, str):
+        return loss.per_entry(x_hat, x)[0]
     x_hat = x_hat if x_hat.dtype == torch.float64 else x_hat.float()
     if loss == "mse":
         return (x_hat - x).pow(2)
@@ -24,8 +41,10 @@ def elementwise_loss(x_hat: Tensor, x: Tensor, loss: str) -> Tensor:
     raise ValueError(f"Unknown loss {loss!r}; use one of {LOSSES}.")
 
 
-def per_sample_error(x_hat: Tensor, x: Tensor, loss: str) -> Tensor:
-    """Mean reconstruction loss of each sample over its features: shape (batch,)."""
+def per_sample_error(x_hat: Tensor, x: Tensor, loss: str | Loss) -> Tensor:
+    """Mean reconstruction loss of each sample over its (observed) features: shape (batch,)."""
+    if not isinstance(loss, str):
+        return loss.per_sample(x_hat, x)
     return elementwise_loss(x_hat, x, loss).flatten(1).mean(dim=1)
 
 
@@ -38,8 +57,8 @@ class ReconstructionObjective:
     loss is always taken against the CLEAN input.
     """
 
-    def __init__(self, loss: str, constraints: Sequence[Constraint] = ()) -> None:
-        if loss not in LOSSES:
+    def __init__(self, loss: str | Loss, constraints: Sequence[Constraint] = ()) -> None:
+        if isinstance(loss, str) and loss not in LOSSES:
             raise ValueError(f"Unknown loss {loss!r}; use one of {LOSSES}.")
         self.loss = loss
         self.constraints = list(constraints)
@@ -53,6 +72,8 @@ class ReconstructionObjective:
 
     def batch_loss(self, x_hat: Tensor, x: Tensor) -> Tensor:
         """Per-sample loss summed over features, averaged over the batch (one fused op)."""
+        if not isinstance(self.loss, str):
+            return self.loss.batch(x_hat, x)
         x_hat = x_hat if x_hat.dtype == torch.float64 else x_hat.float()
         if self.loss == "mse":
             return F.mse_loss(x_hat, x, reduction="sum") / x.shape[0]
