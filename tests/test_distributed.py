@@ -74,7 +74,7 @@ def test_cli_nproc_launches_torchrun_and_writes_one_model(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert "Trained with 2 processes" in out.stdout
     assert out.stdout.count("Model written to m.aekit") == 1  # rank 0 alone reports
-    assert aekit.load(tmp_path / "m.aekit").n_iter_ == 2
+    assert aekit.load(tmp_path / "m.aekit").estimators_[0].n_iter_ == 2
 
 
 UNSEEDED_SCRIPT = textwrap.dedent(

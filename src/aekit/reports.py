@@ -1,8 +1,13 @@
-"""One self-contained HTML report of a fitted autoencoder (images embedded as PNG data URIs).
+"""One self-contained HTML report of a fitted model or detector (images embedded as PNG URIs).
 
-Sections: the configuration, loss curves, reconstructions (images), the code map (t-SNE), the
-reconstruction-error histogram with the outlier threshold, the code units' mean activation
-against a sparsity target, and the comparison with PCA at the same code size.
+Sections: the configuration, loss curves, reconstructions of telling examples (the best, the
+median and the worst reconstructed rows, not the first files; with a clean reference, clean /
+noisy / denoised with PSNR against the clean images), the code map (t-SNE, coloured by labels),
+the histogram of anomaly scores with the threshold, the top outliers with their IDs and the
+columns that made them unusual, each code unit's mean activation (sparse models), and the
+comparison with PCA at the same code size: both measured in the model's own scaled space on
+rows the PCA was not fitted on (``pca_fit``: the rows to fit it on, e.g. the training rows;
+otherwise half of the report's rows, chosen at random, and the other half to measure).
 """
 
 from __future__ import annotations
@@ -24,11 +29,17 @@ def _png(figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _table(rows: list[tuple[str, Any]]) -> str:
-    cells = "".join(
-        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
-    )
-    return f"<table>{cells}</table>"
+def _table(rows: list[tuple[str, Any]], header: tuple[str, ...] | None = None) -> str:
+    def cells(row, tag):
+        return "".join(f"<{tag}>{html.escape(str(v))}</{tag}>" for v in row)
+
+    head = f"<tr>{cells(header, 'th')}</tr>" if header else ""
+    if header:
+        body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in rows)
+    else:
+        body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                       for k, v in rows)
+    return f"<table>{head}{body}</table>"
 
 
 def _section(title: str, body: str) -> str:
@@ -39,23 +50,34 @@ def _figure(src: str, alt: str) -> str:
     return f'<img src="{src}" alt="{html.escape(alt)}">'
 
 
-def _pca_comparison(model, X2d: np.ndarray, recon2d: np.ndarray) -> list[tuple[str, Any]]:
+def _pca_comparison(autoencoder, X_eval, X_fit, scale) -> list[tuple[str, Any]]:
+    """Held-out MSE of the autoencoder and of PCA with as many components, both in the
+    autoencoder's scaled space (``scale``: the detector's own scaling, or the identity)."""
     from sklearn.decomposition import PCA
 
-    k = min(model.n_components_, X2d.shape[1], X2d.shape[0])
-    pca = PCA(n_components=k, random_state=0).fit(X2d)
-    pca_mse = float(np.mean((pca.inverse_transform(pca.transform(X2d)) - X2d) ** 2))
-    mse = float(np.mean((recon2d - X2d) ** 2))
+    scaled_fit = autoencoder.scaler_.apply(scale(X_fit).reshape(len(X_fit), -1))
+    scaled_eval = autoencoder.scaler_.apply(scale(X_eval).reshape(len(X_eval), -1))
+    k = min(autoencoder.n_components_, scaled_fit.shape[1], scaled_fit.shape[0])
+    pca = PCA(n_components=k, random_state=0).fit(scaled_fit)
+    pca_mse = float(np.mean((pca.inverse_transform(pca.transform(scaled_eval)) - scaled_eval) ** 2))
+    mse = float(np.mean(autoencoder.reconstruction_error(scale(X_eval))))
     change = f"{100 * (mse - pca_mse) / pca_mse:+.1f}%" if pca_mse > 1e-12 else "n/a"
-    return [("autoencoder reconstruction MSE", f"{mse:.5g}"),
-            (f"PCA ({k} components) reconstruction MSE", f"{pca_mse:.5g}"),
-            ("autoencoder vs PCA", change)]
+    return [("autoencoder reconstruction MSE (scaled units, held-out rows)", f"{mse:.5g}"),
+            (f"PCA ({k} components) reconstruction MSE (same rows, same units)",
+             f"{pca_mse:.5g}"), ("autoencoder vs PCA", change),
+            ("rows measured / rows PCA was fitted on", f"{len(X_eval)} / {len(X_fit)}")]
 
 
-def build_report(model, X=None, y=None, *, threshold: float | None = None,
+def _take(X, rows):
+    return X.iloc[rows] if hasattr(X, "iloc") else np.asarray(X)[rows]
+
+
+def build_report(model, X=None, y=None, *, ids=None, clean=None, pca_fit=None,
                  image_shape=None, title: str = "aekit model report",
-                 max_map_samples: int = 1000) -> str:
-    """The report as an HTML string. ``X`` (the model's input layout) enables the data plots."""
+                 max_map_samples: int = 1000, top_outliers: int = 10) -> str:
+    """The report as an HTML string. ``X`` (the model's input layout) enables the data plots;
+    ``ids`` (a DataFrame, one row per row of X) names the top outliers; ``clean`` is the clean
+    reference of a noisy ``X``."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -67,53 +89,102 @@ def build_report(model, X=None, y=None, *, threshold: float | None = None,
         ScoreHistogramDisplay,
     )
 
+    detector = hasattr(model, "estimators_")
+    ae = model.estimators_[0] if detector else model
     meta = getattr(model, "metadata_", {}) or {}
-    threshold = meta.get("threshold") if threshold is None else threshold
-    params = model.get_params(deep=False)
-    config = [("model", type(model).__name__), ("code size", model.n_components_),
-              ("epochs run", model.n_iter_),
-              ("final training loss", f"{model.loss_curve_[-1]:.5g}"),
-              ("scaling used", model.scaling_),
-              ("output activation used", model.output_activation_),
-              ("precision used", model.precision_)]
-    config += [(k, v) for k, v in params.items() if k not in ("verbose",)]
+    threshold = model.threshold_ if detector else meta.get("threshold")
+    config = [("model", type(model).__name__ + (f" of {type(ae).__name__}" if detector else "")),
+              ("code size", ae.n_components_), ("epochs run", ae.n_iter_),
+              ("final training loss", f"{ae.loss_curve_[-1]:.5g}"), ("scaling used", ae.scaling_),
+              ("output activation used", ae.output_activation_), ("precision used", ae.precision_)]
+    if detector:
+        config += [("anomaly score", model.anomaly_score_), ("threshold", f"{threshold:.5g}")]
+    config += [(k, v) for k, v in ae.get_params(deep=False).items() if k != "verbose"]
     parts = [_section("Configuration", _table(config))]
-    loss = LossCurveDisplay.from_estimator(model)
-    parts.append(_section("Loss curves", _figure(_png(loss.figure_), "loss curves")))
+    parts.append(_section("Loss curves", _figure(_png(LossCurveDisplay.from_estimator(ae)
+                                                       .figure_), "loss curves")))
     if X is not None:
-        X = np.asarray(X)
-        recon = model.reconstruct(X)
-        X2d, recon2d = X.reshape(len(X), -1), recon.reshape(len(X), -1)
-        shape = image_shape or (meta.get("image_shape") or None)
-        if shape or X.ndim == 4:
-            grid = ReconstructionDisplay.from_estimator(
-                model, X, image_shape=tuple(shape) if shape else None)
-            parts.append(_section("Reconstructions", _figure(_png(grid.figure_),
-                                                             "originals and reconstructions")))
-        code_map = CodeMapDisplay.from_estimator(model, X, y, max_samples=max_map_samples,
-                                                 random_state=0)
-        parts.append(_section("Code map (t-SNE)", _figure(_png(code_map.figure_), "code map")))
-        errors = model.reconstruction_error(X)
-        hist = ScoreHistogramDisplay(scores=errors, threshold=threshold,
-                                     estimator_name=type(model).__name__)
-        hist.plot()
-        flagged = "" if threshold is None else (
-            f"<p>Threshold {threshold:.4g}: {int((errors > threshold).sum())} of {len(errors)} "
-            "rows above it.</p>")
-        parts.append(_section("Reconstruction error", _figure(_png(hist.figure_),
-                                                              "error histogram") + flagged))
-        if model.code_activation_ == "sigmoid":
-            act = CodeActivationDisplay.from_estimator(model, X)
-            parts.append(_section("Sparsity per unit", _figure(_png(act.figure_),
-                                                               "mean activation per unit")))
-        parts.append(_section("Comparison with PCA (same code size, same data)",
-                              _table(_pca_comparison(model, X2d, recon2d))))
+        parts += _data_sections(model, ae, X, y, ids, clean, pca_fit, image_shape, threshold,
+                                max_map_samples, top_outliers, detector,
+                                (CodeActivationDisplay, CodeMapDisplay, ReconstructionDisplay,
+                                 ScoreHistogramDisplay))
     style = ("body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}"
              "table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 8px;"
              "text-align:left;font-size:90%}img{max-width:100%}h2{border-bottom:1px solid #ddd}")
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
             f"{html.escape(title)}</title><style>{style}</style></head><body><h1>"
             f"{html.escape(title)}</h1>{''.join(parts)}</body></html>")
+
+
+def _data_sections(model, ae, X, y, ids, clean, pca_fit, image_shape, threshold,
+                   max_map_samples, top_outliers, detector, displays) -> list[str]:
+    CodeActivationDisplay, CodeMapDisplay, ReconstructionDisplay, ScoreHistogramDisplay = \
+        displays
+    parts = []
+    scores = -model.score_samples(X) if detector else ae.reconstruction_error(X)
+    order = np.argsort(scores, kind="stable")
+    shape = image_shape or (getattr(model, "metadata_", {}) or {}).get("image_shape")
+    if shape or getattr(X, "ndim", 2) == 4:
+        picks = order[np.unique(np.linspace(0, len(order) - 1, 8).round().astype(int))]
+        if clean is not None:
+            grid = ReconstructionDisplay(
+                originals=np.asarray(_take(clean, picks)).reshape(len(picks), *shape),
+                reconstructions=np.asarray(model.reconstruct(_take(X, picks))).reshape(
+                    len(picks), *shape),
+                noisy=np.asarray(_take(X, picks)).reshape(len(picks), *shape),
+                estimator_name=type(ae).__name__).plot()
+            caption = "Clean / noisy / denoised, from the best to the worst reconstructed; " \
+                      "PSNR against the clean images."
+        else:
+            grid = ReconstructionDisplay.from_estimator(
+                model, X, indices=picks, image_shape=tuple(shape) if shape else None)
+            caption = "From the best (left) to the worst (right) reconstructed rows."
+        parts.append(_section("Reconstructions", _figure(_png(grid.figure_), caption) +
+                              f"<p>{html.escape(caption)}</p>"))
+    labelled = None if y is None else np.asarray(y)
+    code_map = CodeMapDisplay.from_estimator(ae, model.preprocess(X) if detector else X,
+                                             labelled, max_samples=max_map_samples,
+                                             random_state=0)
+    parts.append(_section("Code map", _figure(_png(code_map.figure_), "code map")))
+    hist = ScoreHistogramDisplay(scores=scores, threshold=threshold,
+                                 estimator_name=type(model).__name__).plot()
+    flagged = "" if threshold is None else (
+        f"<p>Threshold {threshold:.4g}: {int((scores > threshold).sum())} of {len(scores)} "
+        "rows above it.</p>")
+    parts.append(_section("Anomaly scores", _figure(_png(hist.figure_), "score histogram") +
+                          flagged))
+    if detector:
+        parts.append(_section("Top outliers", _top_outliers(model, X, ids, scores, order,
+                                                           top_outliers)))
+    if ae.code_activation_ == "sigmoid":
+        act = CodeActivationDisplay.from_estimator(ae, model.preprocess(X) if detector else X)
+        parts.append(_section("Sparsity per unit", _figure(_png(act.figure_),
+                                                           "mean activation per unit")))
+    if getattr(ae, "table_", None) is None:
+        if pca_fit is None:
+            half = np.random.RandomState(0).permutation(len(X))
+            fit_rows, eval_rows = half[: len(X) // 2], half[len(X) // 2:]
+            X_fit, X_eval = _take(X, fit_rows), _take(X, eval_rows)
+        else:
+            X_fit, X_eval = pca_fit, X
+        scale = model.preprocess if detector else (lambda rows: np.asarray(rows))
+        parts.append(_section("Comparison with PCA (same code size, same units, held-out rows)",
+                              _table(_pca_comparison(ae, X_eval, X_fit, scale))))
+    return parts
+
+
+def _top_outliers(model, X, ids, scores, order, top: int) -> str:
+    from .estimators.explain import describe_rows
+
+    rows = order[::-1][:top]
+    explained = describe_rows(model.explain(_take(X, rows), top_k=3))
+    id_columns = [] if ids is None else list(ids.columns)
+    table = []
+    for r, why in zip(rows, explained):
+        ident = [str(ids.iloc[r][c]) for c in id_columns] if id_columns else [str(int(r) + 1)]
+        table.append((*ident, f"{scores[r]:.4g}", why))
+    header = (*(id_columns or ["row"]), "anomaly score", "columns that made it unusual")
+    return _table(table, header)
 
 
 def write_report(path, model, X=None, y=None, **kwargs) -> None:

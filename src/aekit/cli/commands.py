@@ -1,243 +1,177 @@
-"""The subcommands: each reads files, calls the estimators, writes files, returns a summary."""
+"""The subcommands: each checks its paths and options, reads files, calls the estimators, writes
+files atomically, and returns a summary line. Notes go to stderr as one line each.
+
+``fit`` trains an ``OutlierDetector`` (its autoencoder as the options describe); ``score`` uses
+its threshold, p-values and explanations; ``encode``, ``denoise`` and ``report`` use its
+autoencoder. A model saved from Python (a bare autoencoder) works with every command too.
+"""
 
 from __future__ import annotations
 
-import argparse
+import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-DEFAULTS: dict[str, Any] = {
-    "kind": "auto", "components": None, "hidden": None, "noise": None, "noise_level": None,
-    "sparsity": None, "sparsity_target": 0.05, "sparsity_weight": None, "loss": "mse",
-    "epochs": None, "batch_size": None, "device": "auto", "seed": 0, "contamination": 0.01,
-    "id_column": None, "checkpoint": None,
-}
-_KIND_WORDS = {"table": "a table", "images": "images"}
-_NOISES = {"gaussian": "gaussian_noise", "salt_and_pepper": "salt_and_pepper_noise",
-           "masking": "masking_noise"}
+from ..errors import DataFileError
+from .columns import TableSchema
+from .options import build_model, resolve_options
+from .paths import check_output
+from .writers import TABLE_OUTPUTS, output_names, write_images, write_table, write_table_parts
 
 
-def read_config(path: str | None) -> dict[str, Any]:
-    """Options from a TOML file (keys as the long options, with underscores)."""
-    if path is None:
-        return {}
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    file = Path(path)
-    if not file.exists():
-        raise ValueError(f"Config file {file} does not exist.")
-    try:
-        config = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{file} is not valid TOML ({exc}).") from None
-    config = config.get("fit", config)
-    unknown = sorted(set(config) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"{file}: unknown option(s) {unknown}; known: {sorted(DEFAULTS)}.")
-    return config
+def note(message: str) -> None:
+    """One line on stderr (the command line's warnings and notes)."""
+    print(f"aekit: note: {message}", file=sys.stderr, flush=True)
 
 
-def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Defaults, then the config file, then the options given on the command line."""
-    options = {**DEFAULTS, **read_config(args.config)}
-    for key in DEFAULTS:
-        value = getattr(args, key, None)
-        if value is not None:
-            options[key] = value
-    return options
+class Interrupted(Exception):
+    """Ctrl-C during a command; the message says what was kept (exit code 130)."""
 
 
-def _constraints(o: dict[str, Any]) -> tuple:
-    from ..constraints import GaussianNoise, KLSparsity, L1Activity, get_constraint
+def _read(args, *, schema: TableSchema | None = None, options=None):
+    """The data of a command: loaded whole, or with ``--stream`` opened as a source."""
+    from .files import read_data
 
-    out: list = []
-    if o["noise"]:
-        if o["noise"] not in _NOISES:
-            raise ValueError(f"--noise must be one of {sorted(_NOISES)}; got {o['noise']!r}.")
-        noise = get_constraint(_NOISES[o["noise"]])
-        if o["noise_level"] is not None:
-            key = "std" if isinstance(noise, GaussianNoise) else "rate"
-            noise.set_params(**{key: o["noise_level"]})
-        out.append(noise)
-    if o["sparsity"]:
-        kinds = {"kl", "l1", "topk"}
-        if o["sparsity"] not in kinds:
-            raise ValueError(f"--sparsity must be one of {sorted(kinds)}; got {o['sparsity']!r}.")
-        if o["sparsity"] == "kl":
-            out.append(KLSparsity(target=o["sparsity_target"],
-                                  weight=o["sparsity_weight"] if o["sparsity_weight"] else 3.0))
-        elif o["sparsity"] == "l1":
-            out.append(L1Activity(o["sparsity_weight"] if o["sparsity_weight"] else 1e-3))
-        else:
-            from ..constraints import TopK
+    o = options or {}
+    ids = o.get("id_column", getattr(args, "id_column", None) or [])
+    exclude = o.get("exclude", getattr(args, "exclude", None) or [])
+    categorical = o.get("categorical", getattr(args, "categorical", None) or [])
+    if getattr(args, "stream", False):
+        from .streamed import StreamedInput
 
-            k = o["sparsity_target"]
-            if k < 1 or int(k) != k:
-                raise ValueError("--sparsity topk takes --sparsity-target K, a whole number >= 1.")
-            out.append(TopK(int(k)))
-    return tuple(out)
+        if len(ids) > 1:
+            raise DataFileError("--stream passes one --id-column through; give one.")
+        parquet = _is_parquet(args.data)
+        model_ids = schema.ids if schema is not None and parquet else []
+        data = StreamedInput(args.data, ids[0] if ids else (model_ids[0] if model_ids else None),
+                             features=schema.features if schema is not None and parquet
+                             else None)
+    else:
+        data = read_data(args.data, ids=ids, exclude=exclude, categorical=categorical,
+                         schema=schema)
+    for message in getattr(data, "notes", []):
+        note(f"{args.data}: {message}")
+    return data
 
 
-def build_estimator(o: dict[str, Any], data, verbose: int):
-    from ..estimators import Autoencoder, ConvAutoencoder
-
-    kind = o["kind"]
-    if kind == "auto":
-        kind = "conv" if data.kind == "images" else "dense"
-    if kind not in ("dense", "conv", "stacked", "stacked-conv"):
-        raise ValueError(
-            f"--kind must be auto, dense, conv, stacked or stacked-conv; got {kind!r}."
-        )
-    if kind in ("conv", "stacked-conv") and data.kind != "images":
-        raise ValueError(f"--kind {kind} needs images (a folder of PNG/JPEG or a 4-D NPY).")
-    common: dict[str, Any] = dict(constraints=_constraints(o), loss=o["loss"],
-                                  random_state=o["seed"], device=o["device"], verbose=verbose)
-    for key, param in (("components", "n_components"), ("epochs", "max_iter"),
-                       ("batch_size", "batch_size")):
-        if o[key] is not None:
-            common[param] = o[key]
-    if o["checkpoint"]:
-        common.update(checkpoint_dir=o["checkpoint"], resume=True)
-    if kind in ("conv", "stacked-conv"):
-        pre = "greedy" if kind == "stacked-conv" else None
-        return kind, ConvAutoencoder(image_shape=data.image_shape, pretraining=pre, **common)
-    hidden = o["hidden"]
-    if isinstance(hidden, str):
-        try:
-            hidden = tuple(int(h) for h in hidden.split(",") if h.strip())
-        except ValueError:
-            raise ValueError(f"--hidden takes widths like 256,64; got {hidden!r}.") from None
-    if kind == "stacked":
-        common["pretraining"] = "greedy"
-        hidden = hidden or (256, 128)
-    if hidden is not None:
-        common["hidden_layer_sizes"] = tuple(hidden)
-    return kind, Autoencoder(**common)
+def _is_parquet(path) -> bool:
+    path = Path(path)
+    if path.is_dir():
+        return any(p.suffix.lower() in (".parquet", ".pq") for p in path.iterdir())
+    return path.suffix.lower() in (".parquet", ".pq")
 
 
-def model_input(model, data):
-    """What the model takes: images stay 4-D for conv models and flatten for dense ones;
-    streamed data is its source (rows of C*H*W pixels suit both)."""
-    meta = getattr(model, "metadata_", {}) or {}
-    trained_on = meta.get("data_kind")
-    if trained_on and trained_on != data.kind:
-        raise ValueError(
-            f"The model was trained on {_KIND_WORDS[trained_on]}, but "
-            f"{getattr(data, 'source_name', data.source)} holds {_KIND_WORDS[data.kind]}; use "
-            "data like the training data."
-        )
+def _detector_input(data):
+    """What the detector takes: rows (a feature table, an array, flattened images) or a source."""
     if data.streamed:
         return data.source
-    if data.kind == "images" and model.sample_kind == "vector":  # a dense model: flat rows
+    if data.kind == "images":
         return data.X.reshape(len(data.X), -1)
     return data.X
 
 
-def per_feature_errors(model, X: np.ndarray) -> np.ndarray:
-    """Reconstruction loss per feature (pixel), in the model's scaled units and loss."""
-    return model.infer(X, ("feature_errors",)).feature_errors
+def fit_command(args, progress: bool) -> str:
+    o = resolve_options(args)
+    check_output(args.output, [args.data, args.config], example="model.aekit")
+    data = _read(args, options=o)
+    kind, model = build_model(o, data, verbose=1 if progress else 0)
+    X = _detector_input(data)
+    start = time.perf_counter()
+    model.fit(X)
+    seconds = time.perf_counter() - start
+    member = model.estimators_[0]
+    metadata = {
+        "cli_options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()},
+        "data_kind": data.kind, "image_shape": list(data.image_shape or []),
+        "kind": kind, "training_rows": int(data.source.n_rows if data.streamed else len(X)),
+        "source": str(args.data),
+        "schema": None if data.schema is None else data.schema.to_json(),
+    }
+    if getattr(model, "interrupted_", False):
+        if not member.n_iter_:
+            raise Interrupted("interrupted before the first epoch ended; no model written.")
+        model.save(args.output, metadata=metadata)
+        raise Interrupted(f"interrupted after {member.n_iter_} epoch(s); the model trained so "
+                          f"far is written to {args.output}.")
+    model.save(args.output, metadata=metadata)
+    rows = "images" if data.kind == "images" else "rows"
+    return (f"Trained a {kind} autoencoder on {metadata['training_rows']} {rows} of "
+            f"{args.data} in {seconds:.1f} s ({member.n_iter_} epochs, final loss "
+            f"{member.loss_curve_[-1]:.4g}).\nCode size {member.n_components_}; outlier "
+            f"threshold {model.threshold_:.4g} (flags {o['contamination']:.0%} of the training "
+            f"rows).\nModel written to {args.output}.")
 
 
-def feature_labels(model, data) -> list[str]:
-    if data.feature_names:
-        return list(data.feature_names)
-    if data.kind == "images":
-        c, h, w = data.image_shape
-        return [f"c{ci}:y{y}x{x}" if c > 1 else f"y{y}x{x}"
-                for ci in range(c) for y in range(h) for x in range(w)]
-    n_features = data.n_features if data.streamed else int(np.prod(data.X.shape[1:]))
-    return [f"x{i}" for i in range(n_features)]
+# ---------------------------------------------------------------------------- loading models
+def load_model(path):
+    """A model file for the commands: a detector, an autoencoder (or an imputer: refused)."""
+    from .. import load
+    from ..estimators import AutoencoderImputer
+
+    model = load(path)
+    if isinstance(model, AutoencoderImputer):
+        raise DataFileError(f"{path} is an imputer (aekit impute); give a model from aekit fit.")
+    return model
 
 
-def id_frame(data):
+def _autoencoder(model):
+    return model.estimators_[0] if hasattr(model, "estimators_") else model
+
+
+def _schema(model) -> TableSchema | None:
+    return TableSchema.from_json((getattr(model, "metadata_", {}) or {}).get("schema"))
+
+
+def _read_for_model(args, model, *, extra_ids=()):
+    extra = [*(getattr(args, "id_column", None) or []), *extra_ids]
+    data = _read(args, schema=_schema(model), options={"id_column": extra})
+    names = getattr(model, "feature_names_in_", None)
+    if data.kind == "table" and names is not None and data.streamed:
+        data.column_names = [str(n) for n in names]  # chunks in the model's order, named
+    if data.kind == "table" and names is not None and data.feature_names is None:
+        note(f"{args.data} has no column names; its columns are taken in the model's order")
+        if not data.streamed and data.X.shape[1] == len(names):
+            import pandas as pd
+
+            data.X = pd.DataFrame(data.X, columns=[str(n) for n in names])
+    trained_on = (getattr(model, "metadata_", {}) or {}).get("data_kind")
+    if trained_on and trained_on != data.kind:
+        words = {"table": "a table", "images": "images"}
+        raise DataFileError(f"The model was trained on {words[trained_on]}, but {args.data} "
+                            f"holds {words[data.kind]}; give data like the training data.")
+    return data
+
+
+def _inputs_of(model, data):
+    """The rows the model takes: the detector's input, or (a bare autoencoder) its own."""
+    if hasattr(model, "estimators_") or data.streamed:
+        return _detector_input(data)
+    if data.kind == "images" and model.sample_kind == "vector":
+        return data.X.reshape(len(data.X), -1)
+    return data.X
+
+
+def _id_frame(data, n_rows: int):
     import pandas as pd
 
     if data.ids is not None:
         return data.ids.reset_index(drop=True)
     if data.names:
         return pd.DataFrame({"file": data.names})
-    return pd.DataFrame(index=range(len(data.X)))
+    return pd.DataFrame(index=range(n_rows))
 
 
-def check_output(path, folder_ok: bool = False, table: bool = True) -> None:
-    """Refuse an output that cannot be written before any work is done."""
-    from ..errors import DataFileError
-
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise DataFileError(f"Folder {parent} does not exist; create it first.")
-    if table and not folder_ok and path.suffix.lower() not in (".csv", ".parquet", ".pq", ".npy"):
-        raise DataFileError(
-            f"Unknown output format {path.suffix!r} for {path}; use .csv, .parquet or .npy."
-        )
-
-
-def fit_command(args, progress: bool) -> str:
-    from .files import read_data
-
-    check_output(args.output, table=False)
-    o = resolve_options(args)
-    if getattr(args, "stream", False):
-        from .streamed import StreamedInput
-
-        data = StreamedInput(args.data, o["id_column"])
-        source_name = data.source_name
+def _check_id_names(data, outputs: list[str]) -> None:
+    if data.streamed:
+        ids = [data.id_column] if data.id_column else []
     else:
-        data = read_data(args.data, o["id_column"])
-        source_name = data.source
-    kind, model = build_estimator(o, data, verbose=1 if progress else 0)
-    X = data.X if data.streamed else model_input(model, data)
-    start = time.perf_counter()
-    model.fit(X)
-    seconds = time.perf_counter() - start
-    errors = model.reconstruction_error(X)
-    contamination = float(o["contamination"])
-    if not 0 < contamination < 0.5:
-        raise ValueError(f"--contamination must be in (0, 0.5); got {contamination}.")
-    threshold = float(np.quantile(errors, 1 - contamination))
-    metadata = {
-        "cli_options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in o.items()},
-        "data_kind": data.kind, "image_shape": list(data.image_shape or []),
-        "threshold": threshold, "contamination": contamination, "kind": kind,
-        "training_rows": int(len(X)), "source": source_name,
-    }
-    model.save(args.output, metadata=metadata)
-    rows = "images" if data.kind == "images" else "rows"
-    return (f"Trained a {kind} autoencoder on {len(X)} {rows} of {source_name} in {seconds:.1f} s "
-            f"({model.n_iter_} epochs, final loss {model.loss_curve_[-1]:.4g}).\n"
-            f"Code size {model.n_components_}; outlier threshold {threshold:.4g} "
-            f"(top {contamination:.0%} of training errors).\nModel written to {args.output}.")
-
-
-def _load(path):
-    from .. import load
-
-    return load(path)
-
-
-def _write_table(path, frame) -> None:
-    from .files import write_table
-
-    write_table(path, frame)
-
-
-def _read(args, model):
-    """The data of ``encode``/``score``: loaded whole, or with ``--stream`` opened as a source."""
-    from .files import read_data
-
-    if getattr(args, "stream", False):
-        from .streamed import StreamedInput
-
-        data = StreamedInput(args.data, args.id_column)
-    else:
-        data = read_data(args.data, args.id_column)
-    return data, model_input(model, data)
+        ids = [] if data.ids is None else list(data.ids.columns)
+    clash = sorted(set(ids) & set(outputs))
+    if clash:
+        raise DataFileError(f"The ID column {clash[0]!r} has the name of an output column; "
+                            "rename it in the input.")
 
 
 def _write_rows(path, data, X, compute) -> int:
@@ -245,84 +179,135 @@ def _write_rows(path, data, X, compute) -> int:
     chunk at a time for streamed data. Returns the number of rows."""
     import pandas as pd
 
-    from .files import write_table_parts
-
     if data.streamed:
         return write_table_parts(path, data.frames(compute), data.source.n_rows)
-    frame = pd.concat([id_frame(data), compute(X)], axis=1)
-    _write_table(path, frame)
+    frame = compute(X)
+    frame = pd.concat([_id_frame(data, len(frame)), frame.reset_index(drop=True)], axis=1)
+    write_table(path, frame)
     return len(frame)
 
 
+# ---------------------------------------------------------------------------- the commands
 def encode_command(args, progress: bool) -> str:
     import pandas as pd
 
-    check_output(args.output)
-    model = _load(args.model)
-    data, X = _read(args, model)
+    check_output(args.output, [args.data, args.model], suffixes=TABLE_OUTPUTS,
+                 example="codes.csv")
+    model = load_model(args.model)
+    _threads(model, args)
+    data = _read_for_model(args, model)
+    k = _autoencoder(model).n_components_
+    columns = [f"code{i}" for i in range(k)]
+    _check_id_names(data, columns)
+
+    encode = model.encode if hasattr(model, "estimators_") else model.transform
 
     def codes(rows):
-        values = model.transform(rows)
-        return pd.DataFrame(values, columns=[f"code{i}" for i in range(values.shape[1])])
+        return pd.DataFrame(np.asarray(encode(rows)), columns=columns)
 
-    n_rows = _write_rows(args.output, data, X, codes)
-    return f"Encoded {n_rows} rows into {model.n_components_} codes: {args.output}."
+    n_rows = _write_rows(args.output, data, _inputs_of(model, data), codes)
+    return f"Encoded {n_rows} rows into {k} codes: {args.output}."
 
 
 def score_command(args, progress: bool) -> str:
-    import pandas as pd
+    from ..estimators.explain import as_explanation, describe_rows, top_features
 
-    check_output(args.output)
-    model = _load(args.model)
-    data, X = _read(args, model)
-    threshold = (getattr(model, "metadata_", {}) or {}).get("threshold")
-    if threshold is None:  # a model saved from Python: flag the top 1% of these rows
-        threshold = np.quantile(model.reconstruction_error(X), 0.99)
-    threshold = float(threshold)
-    labels, flagged = feature_labels(model, data), [0]
+    check_output(args.output, [args.data, args.model], suffixes=TABLE_OUTPUTS,
+                 example="scores.csv")
+    if args.top < 1:
+        raise ValueError(f"--top must be at least 1; got {args.top}.")
+    model = load_model(args.model)
+    _threads(model, args)
+    data = _read_for_model(args, model)
+    columns = ["anomaly_score", "outlier", "p_value", "top_features"]
+    _check_id_names(data, columns)
+    detector = hasattr(model, "estimators_")
+    names = _feature_labels(model, data)
+    top = min(args.top, len(names))
+    flagged = [0]
 
-    def scores(rows):  # the error in the model's loss (as the threshold); top features by
-        errors = model.reconstruction_error(rows)  # their squared error's share
-        per_feature = per_feature_errors(model, rows)
-        top = np.argsort(-per_feature, axis=1)[:, : args.top]
-        share = per_feature / np.maximum(per_feature.sum(axis=1, keepdims=True), 1e-300)
-        explain = ["; ".join(f"{labels[j]} ({share[i, j]:.0%})" for j in row)
-                   for i, row in enumerate(top)]
-        flagged[0] += int((errors > threshold).sum())
-        return pd.DataFrame({"reconstruction_error": errors, "outlier": errors > threshold,
-                             "top_features": explain})
+    def scores(rows):
+        import pandas as pd
 
-    n_rows = _write_rows(args.output, data, X, scores)
-    return (f"Scored {n_rows} rows: {flagged[0]} above the threshold {threshold:.4g} "
+        if detector:
+            score = -model.score_samples(rows)
+            outlier = score > model.threshold_
+            p = model.p_values(rows) if model.n_calibration_ else np.full(len(score), np.nan)
+            errors = model.feature_errors(rows)
+        else:  # a bare autoencoder: its error against the threshold saved by an older fit
+            found = model.infer(rows, ("error", "feature_errors"))
+            score, errors = found.error, found.feature_errors
+            threshold = (getattr(model, "metadata_", {}) or {}).get("threshold")
+            outlier = score > (np.quantile(score, 0.99) if threshold is None else threshold)
+            p = np.full(len(score), np.nan)
+        explained = as_explanation(top_features(errors, top), top, names)
+        flagged[0] += int(outlier.sum())
+        return pd.DataFrame({"anomaly_score": score, "outlier": outlier, "p_value": p,
+                             "top_features": describe_rows(explained)})
+
+    n_rows = _write_rows(args.output, data, _inputs_of(model, data), scores)
+    return (f"Scored {n_rows} rows: {flagged[0]} flagged as outliers "
             f"({flagged[0] / max(n_rows, 1):.1%}). Written to {args.output}.")
+
+
+def _feature_labels(model, data) -> list[str]:
+    if getattr(model, "feature_names_in_", None) is not None:
+        return [str(n) for n in model.feature_names_in_]
+    if data.kind == "images":
+        c, h, w = data.image_shape
+        return [f"c{ci}:y{y}x{x}" if c > 1 else f"y{y}x{x}"
+                for ci in range(c) for y in range(h) for x in range(w)]
+    return [f"x{i}" for i in range(model.n_features_in_)]
 
 
 def denoise_command(args, progress: bool) -> str:
     import pandas as pd
 
-    from .files import write_images
-
-    model = _load(args.model)
-    data, X = _read(args, model)
+    model = load_model(args.model)
+    _threads(model, args)
+    if _holds_images(args.data):
+        check_output(args.output, [args.data, args.model], folder=True)
+    else:
+        check_output(args.output, [args.data, args.model], suffixes=TABLE_OUTPUTS,
+                     example="denoised.csv")
+    data = _read_for_model(args, model)
     if data.kind == "images":
+        shape = data.image_shape
         if data.streamed:  # a chunk of images at a time, named like the inputs
+            all_names = output_names(_image_names(data, 0, data.source.n_rows))
             for start, stop, rows in data.source.checked_chunks():
-                recon = model.reconstruct(rows)
-                write_images(args.output, np.clip(recon.reshape(-1, *data.image_shape), 0, 1),
-                             _image_names(data, start, stop))
+                recon = np.asarray(model.reconstruct(rows)).reshape(-1, *shape)
+                write_images(args.output, np.clip(recon, 0, 1), all_names[start:stop])
             return f"Denoised {data.source.n_rows} images into {args.output}/."
-        recon = model.reconstruct(X)
-        names = data.names or _image_names(data, 0, len(recon))
-        write_images(args.output, np.clip(recon.reshape(data.X.shape), 0, 1), names)
+        names = output_names(data.names or _image_names(data, 0, len(data.X)))
+        recon = np.asarray(model.reconstruct(_inputs_of(model, data))).reshape(data.X.shape)
+        write_images(args.output, np.clip(recon, 0, 1), names)
         return f"Denoised {len(recon)} images into {args.output}/."
-    check_output(args.output)
-    columns = data.feature_names or [f"x{i}" for i in range(model.n_features_in_)]
+    columns = data.feature_names or [f"x{i}" for i in range(_autoencoder(model).n_features_in_)]
+    _check_id_names(data, columns)
 
     def reconstruction(rows):
-        return pd.DataFrame(model.reconstruct(rows), columns=columns)
+        recon = model.reconstruct(rows)
+        return recon.reset_index(drop=True) if isinstance(recon, pd.DataFrame) else \
+            pd.DataFrame(np.asarray(recon), columns=columns)
 
-    n_rows = _write_rows(args.output, data, X, reconstruction)
+    n_rows = _write_rows(args.output, data, _inputs_of(model, data), reconstruction)
     return f"Denoised {n_rows} rows: {args.output}."
+
+
+def _holds_images(path) -> bool:
+    """A folder of images or a 4-D ``.npy`` (the header alone is read)."""
+    path = Path(path)
+    if path.is_dir():
+        return not any(p.suffix.lower() in (".parquet", ".pq") for p in path.iterdir())
+    if path.suffix.lower() == ".npy" and path.is_file():
+        from ..io import NpySource
+
+        try:
+            return NpySource(path).image_shape is not None
+        except DataFileError:
+            return False
+    return False
 
 
 def _image_names(data, start: int, stop: int) -> list[str]:
@@ -331,17 +316,63 @@ def _image_names(data, start: int, stop: int) -> list[str]:
     return names[start:stop] if names else [f"image_{i:05d}.png" for i in range(start, stop)]
 
 
+def impute_command(args, progress: bool) -> str:
+    from ..estimators import AutoencoderImputer
+
+    check_output(args.output, [args.data], suffixes={".csv", ".parquet", ".pq"},
+                 example="filled.csv")
+    data = _read(args)
+    if data.kind != "table":
+        raise DataFileError(f"{args.data} holds images; aekit impute fills gaps in tables.")
+    import pandas as pd
+
+    features = data.X if hasattr(data.X, "columns") else pd.DataFrame(data.X)
+    gaps = int(features.isna().to_numpy().sum())
+    imputer = AutoencoderImputer(random_state=args.seed).fit(features)
+    filled = imputer.transform(features)
+    out = pd.concat([_id_frame(data, len(filled)), filled.reset_index(drop=True)], axis=1)
+    write_table(args.output, out)
+    return f"Filled {gaps} missing entries of {len(out)} rows: {args.output}."
+
+
 def report_command(args, progress: bool) -> str:
     from ..reports import write_report
-    from .files import read_data
 
-    check_output(args.output, table=False)
-    model = _load(args.model)
-    X = None
-    if args.data is not None:
-        data = read_data(args.data, args.id_column)
-        X = model_input(model, data)
+    check_output(args.output, [args.data, args.model, args.clean], suffixes={".html"},
+                 example="report.html")
+    model = load_model(args.model)
+    _threads(model, args)
+    extra = [args.label_column] if args.label_column else []
+    data = _read_for_model(args, model, extra_ids=extra) if args.data is not None else None
+    X = ids = labels = clean = None
+    if data is not None:
+        if data.streamed:
+            raise DataFileError("aekit report reads its data whole; drop --stream.")
+        X, ids = _inputs_of(model, data), data.ids
+        if args.label_column is not None:
+            labels = _labels(args, data)
+        if args.clean is not None:
+            from .files import read_data
+
+            clean = _inputs_of(model, read_data(args.clean, schema=_schema(model)))
     image_shape = (getattr(model, "metadata_", {}) or {}).get("image_shape") or None
-    write_report(args.output, model, X, title=f"aekit report: {Path(args.model).name}",
+    write_report(args.output, model, X, labels, ids=ids, clean=clean,
+                 title=f"aekit report: {Path(args.model).name}",
                  image_shape=tuple(image_shape) if image_shape else None)
     return f"Report written to {args.output}."
+
+
+def _labels(args, data):
+    if data.ids is None or args.label_column not in data.ids.columns:
+        raise DataFileError(f"--label-column {args.label_column!r} must be one of the pass-through "
+                            "columns (name it with --id-column when the model was trained).")
+    return data.ids[args.label_column].to_numpy()
+
+
+def _threads(model, args) -> None:
+    threads = getattr(args, "threads", None)
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"--threads must be at least 1; got {threads}.")
+        for member in getattr(model, "estimators_", [model]):
+            member.set_params(n_threads=threads)

@@ -18,7 +18,12 @@ class StreamedInput:
 
     streamed = True
 
-    def __init__(self, path, id_column: str | None):
+    notes: list = []
+    schema = None
+    #: the model's column names: chunks are handed over as DataFrames with them
+    column_names: list[str] | None = None
+
+    def __init__(self, path, id_column: str | None, features: list[str] | None = None):
         from ..errors import DataFileError
         from ..io import NpySource, ParquetSource, open_source
 
@@ -31,10 +36,14 @@ class StreamedInput:
                 "named columns when streamed); drop --id-column."
             )
         self.id_column = id_column
-        if parquet and id_column is not None:
-            self.source = ParquetSource(path, exclude=(id_column,))
+        if parquet and (id_column is not None or features is not None):
+            self.source = ParquetSource(path, columns=features,  # by name: any order
+                                        exclude=() if id_column is None else (id_column,))
         else:
             self.source = open_source(path)
+        if self.source.n_features == 0:
+            raise DataFileError(f"{path} has no features (its rows are empty); give data with "
+                                "columns.")
         if self.source.n_rows == 0:
             raise DataFileError(f"{path} has no rows; give data with rows.")
         if isinstance(self.source, NpySource) and self.source.image_shape:
@@ -49,6 +58,11 @@ class StreamedInput:
         self.n_features = self.source.n_features
         self.X = self.source  # what the model is fitted and scored on
         self.source_name = str(path)
+        if self.feature_names is not None:  # a Parquet source: its columns, by name
+            from .columns import TableSchema
+
+            self.schema = TableSchema(list(self.feature_names),
+                                      [id_column] if id_column else [])
 
     def ids(self, index: int):
         """The pass-through columns of chunk ``index`` (a DataFrame; no columns for .npy)."""
@@ -71,6 +85,8 @@ class StreamedInput:
         for index, (_, _, rows) in enumerate(self.source.checked_chunks()):
             if self.kind == "table":  # as read_data gives tables: float64
                 rows = rows.astype(np.float64, copy=False)
+                if self.column_names is not None:  # a model fitted on named columns
+                    rows = pd.DataFrame(rows, columns=self.column_names)
             yield pd.concat([self.ids(index), compute(rows)], axis=1)
             del rows
             release_freed_memory()

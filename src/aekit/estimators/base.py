@@ -133,6 +133,17 @@ class BaseAutoencoder(TableMixin, InferenceMixin, ModelFileMixin, ClassNamePrefi
         """Rows of scaled features -> the network's input, ``(n, *sample_shape_)``."""
         return X.reshape(X.shape[0], *self.sample_shape_)
 
+    def check_params(self):
+        """Check the parameters and constraints as ``fit`` would, before any data: a bad value
+        is refused in scikit-learn's words (the command line calls it before reading data)."""
+        self._validate_params()
+        constraints = resolve_constraints(self.constraints)
+        self._bottleneck(constraints)
+        if getattr(self, "n_components", None) is not None:
+            for constraint in constraints:
+                constraint.check_code_size(int(self.n_components))
+        return self
+
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None):
         """Train the autoencoder on ``X`` (``y`` is ignored).
@@ -211,6 +222,7 @@ class BaseAutoencoder(TableMixin, InferenceMixin, ModelFileMixin, ClassNamePrefi
             noise_generator=self._noise_generator, checkpointing=self._checkpointing(data),
         )
         self._optimizer = result.optimizer
+        self.interrupted_ = result.interrupted  # Ctrl-C stopped it (the model is kept)
         self.n_iter_ = result.n_iter
         self.loss_curve_ = result.loss_curve
         self.best_loss_ = result.best_loss

@@ -140,8 +140,8 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_
 
-    def save(self, path) -> None:
+    def save(self, path, *, metadata=None) -> None:
         """Write the fitted imputer to one safetensors file (weights + JSON); no pickle."""
         from ..saving import save_model
 
-        save_model(self, path)
+        save_model(self, path, metadata)

@@ -309,7 +309,10 @@ class OutlierDetector(ScoringMixin, ExplanationMixin, ThresholdMixin, DetectorFi
                     warnings.simplefilter("ignore", ConvergenceWarning)
                 member.fit(training_rows)
             self.estimators_.append(member)
+            if getattr(member, "interrupted_", False):  # Ctrl-C: keep what was trained
+                break
         del training_rows
+        self.interrupted_ = any(getattr(m, "interrupted_", False) for m in self.estimators_)
 
         self._fit_code_statistics(sample, X, held_out)
         self._calibration_scores = self.train_scores_[held_out]
@@ -322,6 +325,32 @@ class OutlierDetector(ScoringMixin, ExplanationMixin, ThresholdMixin, DetectorFi
             self._set_threshold_fpr(0.01 if self.fpr is None else float(self.fpr),
                                     warn=self.fpr is not None)
         return self
+
+    # ------------------------------------------------------------------ its autoencoder
+    def preprocess(self, X):
+        """``X`` as the autoencoders see it: after this detector's scaling (``scaling_``)."""
+        check_is_fitted(self)
+        return self._over_rows(X, self._scale)
+
+    def encode(self, X):
+        """The codes of ``X`` by the first autoencoder (after this detector's scaling). Not
+        named ``transform``: a detector is no scikit-learn transformer."""
+        check_is_fitted(self)
+        return self._over_rows(X, lambda rows: self.estimators_[0].transform(self._scale(rows)))
+
+    def reconstruct(self, X):
+        """The first autoencoder's reconstruction of ``X``, in X's units (a table comes back as
+        a DataFrame with its columns and dtypes)."""
+        check_is_fitted(self)
+
+        def back(rows):
+            recon = self.estimators_[0].reconstruct(self._scale(rows))
+            if self.table_mode_:
+                return recon
+            recon = recon.reshape(len(recon), -1) * self._scale_spread + self._scale_center
+            return recon.astype(rows.dtype, copy=False)
+
+        return self._over_rows(X, back)
 
     def _random_state(self) -> np.random.RandomState:
         """``check_random_state(random_state)``; under torchrun the process group is joined

@@ -24,11 +24,14 @@ def _tensor(a) -> torch.Tensor:
 class DetectorFileMixin:
     """Model files for ``OutlierDetector``."""
 
-    def save(self, path) -> None:
-        """Write the fitted detector to one safetensors file (weights + JSON config); no pickle."""
+    def save(self, path, *, metadata: dict[str, Any] | None = None) -> None:
+        """Write the fitted detector to one safetensors file (weights + JSON config); no pickle.
+
+        ``metadata``: JSON-able notes kept in the file, back as ``metadata_`` after loading.
+        """
         from ..saving import save_model
 
-        save_model(self, path)
+        save_model(self, path, metadata)
 
     def __aekit_state__(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         members, tensors = [], {

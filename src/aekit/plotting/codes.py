@@ -120,11 +120,17 @@ class CodeMapDisplay:
             X = X.iloc[indices] if hasattr(X, "iloc") else np.asarray(X)[indices]
             y = None if y is None else y[indices]
         codes = np.asarray(estimator.transform(X), dtype=np.float64)
-        if codes.ndim != 2 or codes.shape[1] < 2:
+        if codes.ndim != 2 or codes.shape[1] < 1:
             raise ValueError(
-                f"CodeMapDisplay needs codes with at least 2 units; {estimator_name(estimator)} "
-                f"gives codes of shape {codes.shape}."
+                f"CodeMapDisplay needs 2-D codes; {estimator_name(estimator)} gives codes of "
+                f"shape {codes.shape}."
             )
+        if codes.shape[1] == 1:  # one code unit: its value, spread by a random jitter
+            jitter = rng.uniform(-0.5, 0.5, size=(len(codes), 1))
+            display = cls(embedding=np.hstack([codes, jitter]), y=y, method="code1",
+                          estimator_name=estimator_name(estimator))
+            display.indices = indices
+            return display.plot(ax=ax)
         embedding, used = _embed(codes, method, pca_components, perplexity, tsne_params or {},
                                  rng)
         display = cls(embedding=embedding, y=y, method=used,
@@ -177,11 +183,15 @@ class CodeMapDisplay:
                                      loc="center left", bbox_to_anchor=(1.0, 0.5))
         names = {"tsne": "t-SNE", "pca": "PC", "code": "code unit"}
         prefix = names.get(self.method, str(self.method))
-        ax.set_xlabel(f"{prefix} 1")
-        ax.set_ylabel(f"{prefix} 2")
+        if self.method == "code1":
+            ax.set_xlabel("the code (one unit)")
+            ax.set_ylabel("random jitter")
+        else:
+            ax.set_xlabel(f"{prefix} 1")
+            ax.set_ylabel(f"{prefix} 2")
         if self.estimator_name:
             what = {"tsne": "t-SNE of the codes", "pca": "PCA of the codes",
-                    "code": "the codes"}.get(self.method, "codes")
+                    "code": "the codes", "code1": "the codes"}.get(self.method, "codes")
             ax.set_title(f"{self.estimator_name}: {what}")
         self.ax_, self.figure_ = ax, figure
         return self

@@ -37,7 +37,9 @@ def elementwise_loss(x_hat: Tensor, x: Tensor, loss: str | Loss) -> Tensor:
     if loss == "mse":
         return (x_hat - x).pow(2)
     if loss == "bce":  # the seed's cross-entropy, for x in [0, 1] and a sigmoid output
-        return F.binary_cross_entropy(x_hat.clamp(1e-7, 1 - 1e-7), x, reduction="none")
+        # (a row scored later may lie outside the training range: its targets are clamped)
+        return F.binary_cross_entropy(x_hat.clamp(1e-7, 1 - 1e-7), x.clamp(0, 1),
+                                      reduction="none")
     raise ValueError(f"Unknown loss {loss!r}; use one of {LOSSES}.")
 
 
