@@ -88,3 +88,44 @@ def test_fuzzed_model_files_only_give_aekit_errors(tmp_path, model_bytes):
         with pytest.raises(ModelFileError):
             aekit.load(path)
         assert time.perf_counter() - start < 5.0  # no hang
+
+
+# ---------------------------------------------------------------- columns matched by name
+@pytest.fixture(scope="module")
+def csv_model(tmp_path_factory):
+    import pandas as pd
+
+    from aekit.cli import main
+
+    root = tmp_path_factory.mktemp("perm")
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(rng.rand(50, 5), columns=list("abcde"))
+    frame.insert(2, "name", [f"n{i}" for i in range(50)])
+    frame["kind"] = rng.choice(["x", "y", "z"], 50)
+    frame.to_csv(root / "data.csv", index=False)
+    assert main(["fit", str(root / "data.csv"), "-o", str(root / "m.aekit"), "--epochs", "2",
+                 "--quiet"]) == 0
+    assert main(["score", str(root / "m.aekit"), str(root / "data.csv"), "-o",
+                 str(root / "base.csv"), "--quiet"]) == 0
+    return root, frame, pd.read_csv(root / "base.csv")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[
+    HealthCheck.function_scoped_fixture])
+@given(order=st.permutations(range(7)))
+def test_scoring_a_csv_with_its_columns_in_any_order_gives_the_same_rows(csv_model, order):
+    import contextlib
+    import io
+
+    import pandas as pd
+
+    from aekit.cli import main
+
+    root, frame, base = csv_model
+    shuffled = frame[[frame.columns[i] for i in order]]
+    shuffled.to_csv(root / "shuffled.csv", index=False)
+    with contextlib.redirect_stderr(io.StringIO()):
+        code = main(["score", str(root / "m.aekit"), str(root / "shuffled.csv"), "-o",
+                     str(root / "s.csv"), "--quiet"])
+    assert code == 0
+    pd.testing.assert_frame_equal(pd.read_csv(root / "s.csv"), base)

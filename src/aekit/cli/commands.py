@@ -137,8 +137,11 @@ def _read_for_model(args, model, *, extra_ids=()):
 
             data.X = pd.DataFrame(data.X, columns=[str(n) for n in names])
     trained_on = (getattr(model, "metadata_", {}) or {}).get("data_kind")
+    words = {"table": "a table", "images": "images"}
+    if trained_on is not None and trained_on not in words:
+        raise DataFileError(f"{args.model} says it was trained on {str(trained_on)[:20]!r} "
+                            "data, which aekit does not know; train it again.")
     if trained_on and trained_on != data.kind:
-        words = {"table": "a table", "images": "images"}
         raise DataFileError(f"The model was trained on {words[trained_on]}, but {args.data} "
                             f"holds {words[data.kind]}; give data like the training data.")
     return data

@@ -71,14 +71,30 @@ def check_shape(text: str, delimiter: str, path: Path) -> None:
     rows = 0
     first_bad = None
     all_one_extra_empty = True
-    for row in reader:
-        if not row:
-            continue
+    try:
+        for row in reader:
+            rows, first_bad, all_one_extra_empty = _row(row, reader, width, rows, first_bad,
+                                                        all_one_extra_empty)
+    except csv.Error as exc:
+        limit = csv.field_size_limit()
+        detail = (f"a field longer than {limit:,} characters" if "field larger" in str(exc)
+                  else str(exc))
+        raise DataFileError(f"{path}: line {reader.line_num} has {detail}; a CSV cell holds a "
+                            "number or a short text.") from None
+    _verdict(path, delimiter, width, trailing, rows, first_bad, all_one_extra_empty)
+
+
+def _row(row, reader, width, rows, first_bad, all_one_extra_empty):
+    if row:
         rows += 1
         if len(row) != width and first_bad is None:
             first_bad = (reader.line_num, len(row))
         if not (len(row) == width + 1 and row[-1] == ""):
             all_one_extra_empty = False
+    return rows, first_bad, all_one_extra_empty
+
+
+def _verdict(path, delimiter, width, trailing, rows, first_bad, all_one_extra_empty) -> None:
     if rows == 0:
         raise DataFileError(f"{path} has a header but no rows.")
     if trailing or (first_bad is not None and all_one_extra_empty):

@@ -60,12 +60,14 @@ def write_table_parts(path: str | os.PathLike, frames, n_rows: int) -> int:
                 if suffix == ".csv":
                     frame.to_csv(tmp, mode="a" if written else "w", header=not written,
                                  index=False)
-                elif suffix == ".npy":
-                    numeric = frame.select_dtypes("number").to_numpy()
+                elif suffix == ".npy":  # plain writes: a full disk is an OSError, not a SIGBUS
+                    numeric = np.ascontiguousarray(frame.select_dtypes("number").to_numpy())
                     if writer is None:
-                        writer = np.lib.format.open_memmap(
-                            tmp, mode="w+", dtype=numeric.dtype, shape=(n_rows, numeric.shape[1]))
-                    writer[written:written + len(numeric)] = numeric
+                        writer = open(tmp, "wb")
+                        header = {"descr": np.lib.format.dtype_to_descr(numeric.dtype),
+                                  "fortran_order": False, "shape": (n_rows, numeric.shape[1])}
+                        np.lib.format.write_array_header_1_0(writer, header)
+                    writer.write(numeric.tobytes())
                 else:
                     import pyarrow as pa
                     import pyarrow.parquet as pq
@@ -79,11 +81,7 @@ def write_table_parts(path: str | os.PathLike, frames, n_rows: int) -> int:
                 written += len(frame)
         finally:
             if writer is not None:
-                if suffix == ".npy":
-                    writer.flush()
-                    del writer
-                else:
-                    writer.close()
+                writer.close()
         if written != n_rows:
             raise DataFileError(f"{path}: wrote {written} rows of {n_rows}; nothing was saved.")
     return written

@@ -24,7 +24,7 @@ from ..constraints import resolve_constraints
 from ..io import is_source
 from ..training import Checkpointing, ReconstructionObjective, TrainingConfig, train
 from ..training.checkpoint import saved_seed
-from ..training.distributed import init_from_env, rank_and_world
+from ..training.distributed import check_same_everywhere, init_from_env, rank_and_world
 from ..training.runtime import Workload, choose_precision, choose_threads, torch_threads
 from .data import ArrayData, BatchPlan, SourceData, check_source
 from .inference import InferenceMixin
@@ -304,6 +304,7 @@ class BaseAutoencoder(TableMixin, InferenceMixin, ModelFileMixin, ClassNamePrefi
         for constraint in constraints:
             constraint.check_code_size(self.n_components_)
         device = init_from_env(resolve_device(self.device, type(self).__name__))
+        check_same_everywhere([data.n_rows, data.n_features], "rows, features")
         seed = seed_from_random_state(self.random_state)
         if self.checkpoint_dir is not None and self.resume and self.random_state is None:
             seed = saved_seed(self._checkpointing(data)) or seed  # continue the saved streams

@@ -111,11 +111,11 @@ class RowSource:
 class ArraySource(RowSource):
     """Any array with ``shape`` and row slicing (``np.memmap``, h5py or zarr arrays, ...).
 
-    With a ``np.memmap`` the operating system may count the file pages read so far in the
-    process's resident memory; they are page cache and are handed back under memory pressure.
-    For a strict bound give the ``.npy`` path instead: ``NpySource`` reads with plain file reads.
-    Values are taken as stored, as the estimators take an array; ``scale`` multiplies them (e.g.
-    ``1 / 255`` for 8-bit images).
+    A C-ordered ``np.memmap`` of a file (``np.load(path, mmap_mode="r")``) is read with plain
+    positioned file reads, like ``NpySource``, never through the mapping: pages touched through
+    a mapping would count in the process's resident memory until it ends, so memory would grow
+    with the file. Values are taken as stored, as the estimators take an array; ``scale``
+    multiplies them (e.g. ``1 / 255`` for 8-bit images).
     """
 
     def __init__(self, array, chunk_rows: int | None = None, scale: float | None = None):
@@ -136,11 +136,24 @@ class ArraySource(RowSource):
         self.scale = scale
         self.path = str(getattr(array, "filename", "") or "")
         self.chunks = self._make_chunks(chunk_rows)
+        self._file = None  # (path, byte offset of row 0, file dtype) for positioned reads
+        if (isinstance(array, np.memmap) and self.path and array.flags.c_contiguous
+                and os.path.isfile(self.path)):
+            self._file = (self.path, int(array.offset), array.dtype)
 
     def read_chunk(self, index: int) -> np.ndarray:
         start, stop = self.chunks[index]
-        rows = np.asarray(self.array[start:stop]).reshape(stop - start, self.n_features)
-        rows = rows.astype(self.dtype, copy=True)
+        if self._file is not None:
+            path, offset, file_dtype = self._file
+            raw = np.empty((stop - start, self.n_features), file_dtype)
+            with open(path, "rb") as f:
+                f.seek(offset + start * self.n_features * file_dtype.itemsize)
+                if f.readinto(memoryview(raw).cast("B")) != raw.nbytes:
+                    raise DataFileError(f"{path} changed or was truncated while being read.")
+            rows = raw if raw.dtype == self.dtype else raw.astype(self.dtype)
+        else:
+            rows = np.asarray(self.array[start:stop]).reshape(stop - start, self.n_features)
+            rows = rows.astype(self.dtype, copy=True)
         if self.scale is not None:
             rows *= self.dtype.type(self.scale)
         return rows

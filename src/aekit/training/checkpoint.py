@@ -149,7 +149,23 @@ def restore(
     generators: dict[str, torch.Generator],
     constraints: list,
 ) -> LoopState:
-    """Put module, optimizer, generators and constraints back as saved; return the counters."""
+    """Put module, optimizer, generators and constraints back as saved; return the counters.
+
+    A checkpoint of this run (its fingerprint matches) that cannot be applied (a missing
+    counter, a tensor of another shape) is a ``CheckpointError``, and nothing is half-applied
+    that the run would keep: the caller's fit stops.
+    """
+    try:
+        return _restore(saved, module, optimizer, generators, constraints)
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise CheckpointError(
+            f"The checkpoint cannot be resumed: it is incomplete or damaged ({first}); delete "
+            "it, or fit with resume=False."
+        ) from None
+
+
+def _restore(saved, module, optimizer, generators, constraints) -> LoopState:
     meta, tensors = saved
 
     def group(prefix: str) -> dict[str, Tensor]:

@@ -79,8 +79,24 @@ def from_rank_zero(value: int) -> int:
     return int(all_reduce_sum(torch.tensor(float(own), dtype=torch.float64)).item())
 
 
-def all_reduce_sum(value: torch.Tensor) -> torch.Tensor:
-    """Sum a CPU tensor over all processes (identity without a process group)."""
+def check_same_everywhere(values: list[float], what: str) -> None:
+    """Refuse a fit whose processes hold different data (rows, features), before any other
+    collective: with different sizes they would take different steps and wait forever for one
+    another (or abort in gloo)."""
+    if not is_distributed():
+        return
+    mine = torch.tensor([float(v) for v in values], dtype=torch.float64)
+    high = all_reduce_sum(mine, op=dist.ReduceOp.MAX)
+    low = -all_reduce_sum(-mine, op=dist.ReduceOp.MAX)
+    if not torch.equal(high, low):
+        raise ValueError(
+            f"The processes were given different data ({what}: from {low.tolist()} to "
+            f"{high.tolist()}); give every process the same data (each trains on its share)."
+        )
+
+
+def all_reduce_sum(value: torch.Tensor, op=None) -> torch.Tensor:
+    """Sum (or ``op``) a CPU tensor over all processes (identity without a process group)."""
     if not is_distributed():
         return value
     device = "cuda" if dist.get_backend() == "nccl" else "cpu"
@@ -93,5 +109,5 @@ def all_reduce_sum(value: torch.Tensor) -> torch.Tensor:
     if buffer is None:
         buffer = _BUFFERS[key] = torch.empty(value.numel(), dtype=torch.float64, device=device)
     buffer.copy_(value.reshape(-1))
-    dist.all_reduce(buffer)
+    dist.all_reduce(buffer, op=dist.ReduceOp.SUM if op is None else op)
     return buffer.cpu().clone().reshape(value.shape)
