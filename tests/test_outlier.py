@@ -157,7 +157,7 @@ def test_reconstruction_score_is_the_mean_feature_error_over_its_training_median
     det = OutlierDetector(Autoencoder(max_iter=5), anomaly_score="reconstruction",
                           random_state=0).fit(X)
     errors = det.feature_errors(X[:50]).mean(axis=1)
-    assert np.allclose(-det.score_samples(X[:50]), errors / det._reconstruction_median[0])
+    assert np.allclose(-det.score_samples(X[:50]), errors / det._medians[0][0])
 
 
 def test_combined_score_adds_the_code_distance():
@@ -222,7 +222,7 @@ def test_works_with_a_convolutional_autoencoder_per_pixel(tmp_path):
     errors = det.feature_errors(images[:20])
     assert errors.shape == (20, 64)
     assert np.allclose(-det.score_samples(images[:20]),
-                       errors.mean(axis=1) / det._reconstruction_median[0], rtol=1e-4)
+                       errors.mean(axis=1) / det._medians[0][0], rtol=1e-4)
     det.save(tmp_path / "conv.aekit")
     back = aekit.load(tmp_path / "conv.aekit")
     assert np.allclose(back.score_samples(images[:20]), det.score_samples(images[:20]))

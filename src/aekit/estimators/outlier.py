@@ -16,12 +16,11 @@ changed after fitting without retraining (``set_threshold``, ``calibrate``).
 
 from __future__ import annotations
 
-import math
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -31,11 +30,11 @@ from ..io import is_source
 from ..saving import register_estimator
 from ..training.distributed import init_from_env, launched_by_torchrun
 from . import thresholds
-from .autoencoder import Autoencoder
 from .base import BaseAutoencoder
 from .data import check_source, held_out_mask, rows_of
 from .explain import ExplanationMixin
 from .outlier_data import StreamScan, TrainingRows
+from .outlier_members import MembersMixin
 from .outlier_scores import ScoringMixin
 from .outlier_state import DetectorFileMixin
 from .outlier_thresholds import ThresholdMixin
@@ -44,12 +43,12 @@ from .table import TableEncoder
 from .table_mode import has_gaps, has_text, table_frame
 
 _SCALINGS = ("auto", "robust", "none")
-_SCORES = ("auto", "combined", "reconstruction")
+_SCORES = ("auto", "combined", "reconstruction", "knn", "all")
 
 
 @register_estimator
-class OutlierDetector(ScoringMixin, ExplanationMixin, ThresholdMixin, DetectorFileMixin,
-                      OutlierMixin, BaseEstimator):
+class OutlierDetector(MembersMixin, ScoringMixin, ExplanationMixin, ThresholdMixin,
+                      DetectorFileMixin, OutlierMixin, BaseEstimator):
     """Outlier detection by an autoencoder: reconstruction error plus code distance.
 
     ``OutlierDetector(random_state=0).fit(X)`` is the one-line use, on tables and on flattened
@@ -148,7 +147,6 @@ class OutlierDetector(ScoringMixin, ExplanationMixin, ThresholdMixin, DetectorFi
         "random_state": ["random_state"],
     }
 
-    _step_budget = 1000  # gradient steps of the default autoencoder on large data
 
     def __init__(
         self,
@@ -177,21 +175,6 @@ class OutlierDetector(ScoringMixin, ExplanationMixin, ThresholdMixin, DetectorFi
         return tags
 
     # ------------------------------------------------------------------ fit
-    def _default_estimator(self, n_samples: int, n_features: int, image_like: bool,
-                           width: int | None = None) -> Autoencoder:
-        """``width``: the network's input width when it differs from ``n_features`` (tables)."""
-        n_components = max(1, min(32, n_features // 2))
-        hidden = min(256, max(2 * n_components, width or n_features))
-        # Images: small batches on a few hundred images give the wide network enough steps.
-        # Large data: about 1,000 steps at most; longer training fits the training outliers too.
-        batch_size = int(min(256, max(32, n_samples // 16))) if image_like else 256
-        steps_per_epoch = math.ceil(n_samples / batch_size)
-        max_iter = int(min(50, max(5, math.ceil(self._step_budget / steps_per_epoch))))
-        return Autoencoder(
-            n_components, hidden_layer_sizes=(hidden,), scaling="none", max_iter=max_iter,
-            batch_size=batch_size,
-        )
-
     def _check_X(self, X, *, reset: bool):
         """A checked float array, or in table mode (text, booleans, dates or gaps) the table
         itself as a DataFrame: the members encode it (``aekit.estimators.table``)."""
@@ -260,7 +243,7 @@ class OutlierDetector(ScoringMixin, ExplanationMixin, ThresholdMixin, DetectorFi
             source = check_source(self, X, reset=True)
             scan = StreamScan(source, self.validation_fraction, rng)
             held_out, sample, low, high = scan.held_out, scan.sample, scan.low, scan.high
-            n_train = scan.n_train
+            n_train, sample_rows = scan.n_train, scan.sample_rows
             del scan
         else:
             X = self._check_X(X, reset=True)
@@ -272,7 +255,7 @@ class OutlierDetector(ScoringMixin, ExplanationMixin, ThresholdMixin, DetectorFi
             else:
                 sample = X[~held_out]
                 low, high = float(sample.min()), float(sample.max())
-            n_train = len(sample)
+            n_train, sample_rows = len(sample), np.flatnonzero(~held_out)
         n_features = self.n_features_in_
 
         # Images (many features, all in [0, 1]) keep their pixel scale and are scored by their
@@ -302,19 +285,21 @@ class OutlierDetector(ScoringMixin, ExplanationMixin, ThresholdMixin, DetectorFi
         else:
             template = self._default_estimator(n_train, n_features, image_like)
         self.estimators_ = []
-        for _ in range(self.n_estimators):
-            member = clone(template).set_params(random_state=int(rng.randint(2**31 - 1)))
+        for m in range(self.n_estimators):
+            member = self._member(template, m, rng)
             with warnings.catch_warnings():
                 if self.estimator is None:  # its short training is deliberate, not a failure
                     warnings.simplefilter("ignore", ConvergenceWarning)
                 member.fit(training_rows)
+                if self._trim and not is_source(X):
+                    self._refit_trimmed(member, training_rows)
             self.estimators_.append(member)
             if getattr(member, "interrupted_", False):  # Ctrl-C: keep what was trained
                 break
         del training_rows
         self.interrupted_ = any(getattr(m, "interrupted_", False) for m in self.estimators_)
 
-        self._fit_code_statistics(sample, X, held_out)
+        self._fit_code_statistics(sample, X, held_out, sample_rows)
         self._calibration_scores = self.train_scores_[held_out]
         self.n_calibration_ = int(held_out.sum())
         if self.contamination != "auto":

@@ -72,6 +72,7 @@ class StreamScan:
                        max(MIN_SAMPLE_ROWS, SAMPLE_VALUES // max(source.n_features, 1)))
         picker = np.random.default_rng(int(rng.randint(2**31 - 1)))
         wanted = np.sort(picker.choice(self.n_train, n_sample, replace=False))
+        self.sample_rows = np.flatnonzero(~self.held_out)[wanted]  # rows of the file
         self.low, self.high = np.inf, -np.inf
         self.sample = np.empty((n_sample, source.n_features))
         seen = 0  # training rows before the current chunk

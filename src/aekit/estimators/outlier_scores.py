@@ -1,9 +1,16 @@
 """``OutlierDetector``'s score: its members' reconstruction errors and code distances.
 
-Per member, from one forward pass (``infer``): the reconstruction error of each row and, with
-``anomaly_score_="combined"``, the squared Mahalanobis distance of its code to the training
-codes (mean and Ledoit-Wolf precision from the training rows). Each part is divided by its median
-over the training rows; a row's anomaly score is the mean over members of their parts' sum.
+Per member, from one forward pass (``infer``), the parts that ``anomaly_score_`` names:
+
+- ``reconstruction``: the row's reconstruction error (every score has it);
+- ``mahalanobis`` ("combined", "all"): the squared Mahalanobis distance of the row's code to
+  the training codes (their mean and Ledoit-Wolf precision);
+- ``knn`` ("knn", "all"): the mean distance of the row's code to its ``N_NEIGHBOURS`` nearest
+  training codes (a training row does not count as its own neighbour), against a reference of
+  at most ``KNN_REFERENCE`` training codes.
+
+Each part is divided by its median over the training rows; a member's score is the sum of its
+parts, and a row's anomaly score the mean over members.
 """
 
 from __future__ import annotations
@@ -12,51 +19,77 @@ import numpy as np
 
 from ..io import is_source
 
+PARTS = {"reconstruction": ("reconstruction",), "combined": ("reconstruction", "mahalanobis"),
+         "knn": ("reconstruction", "knn"), "all": ("reconstruction", "mahalanobis", "knn")}
+N_NEIGHBOURS = 5
+KNN_REFERENCE = 10_000
+
 
 class ScoringMixin:
     """The anomaly score of ``OutlierDetector`` (higher is more abnormal)."""
 
-    def _fit_code_statistics(self, sample: np.ndarray, X, held_out: np.ndarray) -> None:
-        """Per member: the code mean and precision (from the scaled training ``sample``), then
-        the scores of every row of ``X`` (one pass) and the medians over the training rows
-        that normalize both parts of the score."""
+    @property
+    def _parts(self) -> tuple[str, ...]:
+        return PARTS[self.anomaly_score_]
+
+    def _fit_code_statistics(self, sample, X, held_out: np.ndarray,
+                             sample_rows: np.ndarray) -> None:
+        """Per member: the statistics of the training codes (from the scaled training
+        ``sample``, rows ``sample_rows`` of X), then the parts of every row of ``X`` (one pass)
+        and their medians over the training rows, which normalize them."""
         from sklearn.covariance import LedoitWolf
 
-        self._code_location, self._code_precision = [], []
-        if self.anomaly_score_ == "combined":
-            for member in self.estimators_:
-                cov = LedoitWolf().fit(member.transform(sample).astype(np.float64))
+        self._code_location, self._code_precision, self._knn_reference = [], [], []
+        picked = np.arange(len(sample_rows))
+        if len(picked) > KNN_REFERENCE:
+            picked = np.sort(np.random.default_rng(0).choice(len(picked), KNN_REFERENCE, False))
+        for member in self.estimators_ if set(self._parts) - {"reconstruction"} else ():
+            codes = member.transform(sample).astype(np.float64)
+            if "mahalanobis" in self._parts:
+                cov = LedoitWolf().fit(codes)
                 self._code_location.append(cov.location_)
                 self._code_precision.append(cov.get_precision())
+            if "knn" in self._parts:
+                self._knn_reference.append(codes[picked].astype(np.float32))
         del sample
-        n_members = len(self.estimators_)
+        n_members, n_parts = len(self.estimators_), len(self._parts)
 
         def parts_of(rows):
-            return np.column_stack(
-                [p for i in range(n_members) for p in self._member_parts(i, self._scale(rows))])
+            scaled = self._scale(rows)
+            return np.column_stack([p for i in range(n_members)
+                                    for p in self._member_parts(i, scaled)])
 
         parts = self._over_rows(X, parts_of) if is_source(X) else parts_of(X)  # X: checked
+        if "knn" in self._parts:  # a reference row is not its own neighbour
+            column = self._parts.index("knn")
+            for i, reference in enumerate(self._knn_reference):
+                parts[sample_rows[picked], n_parts * i + column] = _knn_distance(
+                    reference, reference, exclude_self=True)
         train = ~held_out
-        medians = [_positive(np.median(column[train])) for column in parts.T]
-        step = 2 if self.anomaly_score_ == "combined" else 1
-        self._reconstruction_median, self._code_median = medians[::step], medians[1::step]
+        medians = np.array([_positive(np.median(c[train])) for c in parts.T]).reshape(
+            n_members, n_parts)
+        self._medians = medians
         self.train_scores_ = np.zeros(len(parts))
         for i in range(n_members):
-            self.train_scores_ += self._member_score(parts.T[step * i: step * (i + 1)], i)
+            self.train_scores_ += self._member_score(list(parts.T[n_parts * i:n_parts * (i + 1)]),
+                                                     i)
         self.train_scores_ /= n_members
 
     # ------------------------------------------------------------------ scores
-    def _member_parts(self, i: int, Xs: np.ndarray) -> list[np.ndarray]:
-        """Member ``i``'s reconstruction error per row, and its code distance (combined), from
-        one forward pass."""
-        if self.anomaly_score_ != "combined":
+    def _member_parts(self, i: int, Xs) -> list[np.ndarray]:
+        """Member ``i``'s parts of each row, from one forward pass."""
+        wanted = self._parts
+        if wanted == ("reconstruction",):
             return [self.estimators_[i].infer(Xs, ("error",)).error]
         found = self.estimators_[i].infer(Xs, ("error", "code"))
-        distance = _mahalanobis(found.code.astype(np.float64), self._code_location[i],
-                                self._code_precision[i])
-        return [found.error, distance]
+        codes, out = found.code.astype(np.float64), [found.error]
+        if "mahalanobis" in wanted:
+            out.append(_mahalanobis(codes, self._code_location[i], self._code_precision[i]))
+        if "knn" in wanted:
+            out.append(_knn_distance(codes, self._knn_reference[i]))
+        return out
 
-    def _anomaly_scores(self, Xs: np.ndarray) -> np.ndarray:
+    def _anomaly_scores(self, Xs) -> np.ndarray:
         """Higher is more abnormal: the mean over members of the normalized parts."""
         total = np.zeros(Xs.shape[0])
         for i in range(len(self.estimators_)):
@@ -65,10 +98,7 @@ class ScoringMixin:
 
     def _member_score(self, parts, i: int) -> np.ndarray:
         """Member ``i``'s parts, each divided by its training median, summed."""
-        score = parts[0] / self._reconstruction_median[i]
-        if self.anomaly_score_ == "combined":
-            score = score + parts[1] / self._code_median[i]
-        return score
+        return sum(part / median for part, median in zip(parts, self._medians[i]))
 
 
 def _positive(value: float) -> float:
@@ -81,3 +111,23 @@ def _mahalanobis(codes: np.ndarray, location: np.ndarray, precision: np.ndarray)
     """Squared Mahalanobis distance of each code to ``location``."""
     centered = codes - location
     return np.einsum("ij,jk,ik->i", centered, precision, centered)
+
+
+def _knn_distance(codes: np.ndarray, reference: np.ndarray,
+                  exclude_self: bool = False) -> np.ndarray:
+    """Mean Euclidean distance of each code to its ``N_NEIGHBOURS`` nearest reference codes;
+    ``exclude_self``: ``codes`` is the reference itself, and row j is not its own neighbour."""
+    import torch
+
+    query = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.float32))
+    ref = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
+    k = min(N_NEIGHBOURS, len(ref) - int(exclude_self))
+    out = np.empty(len(query))
+    for start in range(0, len(query), 2048):  # (block, n_ref) distances, a block at a time
+        dist = torch.cdist(query[start:start + 2048], ref).clamp_(min=0)
+        if exclude_self:
+            rows = torch.arange(start, min(start + 2048, len(query)))
+            dist[rows - start, rows] = float("inf")
+        nearest = dist.topk(max(k, 1), dim=1, largest=False).values
+        out[start:start + 2048] = nearest.double().mean(dim=1).numpy()
+    return out

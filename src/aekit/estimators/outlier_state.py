@@ -14,6 +14,7 @@ import torch
 
 from ..errors import ModelFileError
 from ..saving import build_estimator, param_to_json
+from .outlier_scores import PARTS
 from .state import as_count, as_list, as_name, as_names, as_number, as_numbers
 
 
@@ -49,9 +50,12 @@ class DetectorFileMixin:
                 "fitted": fitted,
             })
             tensors.update({f"members.{i}.{k}": v for k, v in own.items()})
-            if self.anomaly_score_ == "combined":
+            if "mahalanobis" in self._parts:
                 tensors[f"code.{i}.location"] = _tensor(self._code_location[i])
                 tensors[f"code.{i}.precision"] = _tensor(self._code_precision[i])
+            if "knn" in self._parts:
+                tensors[f"code.{i}.reference"] = torch.from_numpy(
+                    np.ascontiguousarray(self._knn_reference[i], dtype=np.float32))
         state: dict[str, Any] = {
             "n_features_in_": self.n_features_in_,
             "scaling_": self.scaling_,
@@ -59,8 +63,7 @@ class DetectorFileMixin:
             "threshold_": self.threshold_,
             "offset_": self.offset_,
             "n_calibration_": self.n_calibration_,
-            "reconstruction_median": [float(v) for v in self._reconstruction_median],
-            "code_median": [float(v) for v in self._code_median],
+            "medians": [[float(v) for v in row] for row in self._medians],
             "members": members,
             "table_mode_": bool(getattr(self, "table_mode_", False)),
         }
@@ -70,8 +73,8 @@ class DetectorFileMixin:
 
     def __aekit_restore__(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         known = {"n_features_in_", "scaling_", "anomaly_score_", "threshold_", "offset_",
-                 "n_calibration_", "reconstruction_median", "code_median", "members",
-                 "feature_names_in_", "table_mode_"}
+                 "n_calibration_", "reconstruction_median", "code_median", "medians",
+                 "members", "feature_names_in_", "table_mode_"}
         unknown = sorted(set(state) - known)
         if unknown:
             raise ModelFileError(f"has detector attributes aekit does not know: {unknown[:5]}.")
@@ -88,21 +91,28 @@ class DetectorFileMixin:
         self.scaling_ = as_name(state["scaling_"])
         self.table_mode_ = bool(state.get("table_mode_", False))
         self.anomaly_score_ = as_name(state["anomaly_score_"])
-        if self.anomaly_score_ not in ("combined", "reconstruction"):
+        if self.anomaly_score_ not in PARTS:
             raise ModelFileError(f"has an unknown anomaly score {self.anomaly_score_!r}.")
         self.threshold_ = as_number(state["threshold_"])
         self.offset_ = as_number(state["offset_"])
         self.n_calibration_ = as_count(state["n_calibration_"])
-        self._reconstruction_median = as_numbers(state["reconstruction_median"])
-        self._code_median = as_numbers(state["code_median"])
+        if "medians" in state:
+            medians = [as_numbers(row) for row in as_list(state["medians"])]
+        else:  # files written before aekit 0.2: one or two parts per member
+            pairs = [as_numbers(state["reconstruction_median"]), as_numbers(state["code_median"])]
+            medians = [list(row) for row in zip(*pairs)] if pairs[1] else [[v] for v in pairs[0]]
+        if any(len(row) != len(PARTS[self.anomaly_score_]) for row in medians):
+            raise ModelFileError("has medians that do not match its anomaly score.")
+        self._medians = np.asarray(medians, dtype=np.float64).reshape(len(medians), -1)
         self._scale_center, self._scale_spread = array("scaler.center", n), \
             array("scaler.spread", n)
         self.train_scores_ = array("scores.train")
         self._calibration_scores = array("scores.calibration", self.n_calibration_)
         members = as_list(state["members"])
-        if not members or len(self._reconstruction_median) != len(members):
+        if not members or len(self._medians) != len(members):
             raise ModelFileError("has no members, or medians that do not match them.")
         self.estimators_, self._code_location, self._code_precision = [], [], []
+        self._knn_reference = []
         for i, info in enumerate(members):
             if not isinstance(info, dict) or not isinstance(info.get("fitted"), dict):
                 raise ModelFileError(f"has a corrupted member {i}.")
@@ -114,10 +124,15 @@ class DetectorFileMixin:
             if member.n_features_in_ != n:
                 raise ModelFileError(f"has a member {i} for {member.n_features_in_} features.")
             self.estimators_.append(member)
-            if self.anomaly_score_ == "combined":
-                k = member.n_components_
+            k = member.n_components_
+            if "mahalanobis" in PARTS[self.anomaly_score_]:
                 self._code_location.append(array(f"code.{i}.location", k))
                 precision = tensors.pop(f"code.{i}.precision", None)
                 if precision is None or tuple(precision.shape) != (k, k):
                     raise ModelFileError(f"has no valid code statistics for member {i}.")
                 self._code_precision.append(precision.double().numpy())
+            if "knn" in PARTS[self.anomaly_score_]:
+                reference = tensors.pop(f"code.{i}.reference", None)
+                if reference is None or reference.dim() != 2 or reference.shape[1] != k:
+                    raise ModelFileError(f"has no valid code reference for member {i}.")
+                self._knn_reference.append(reference.float().numpy())

@@ -1,0 +1,53 @@
+"""``OutlierDetector``'s members: the default autoencoder, and how each member differs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn.base import clone
+
+from .autoencoder import Autoencoder
+
+
+class MembersMixin:
+    """Building and training ``OutlierDetector``'s autoencoders."""
+
+    _step_budget = 1000  # gradient steps of the default autoencoder on large data
+    _trim = 0.0  # share of the worst-reconstructed training rows left out of a second phase
+    _diverse = False  # default members differ in code size, not only in seed
+    _DIVERSITY = (1.0, 0.5, 1.5, 0.75, 1.25)
+
+    def _default_estimator(self, n_samples: int, n_features: int, image_like: bool,
+                           width: int | None = None) -> Autoencoder:
+        """``width``: the network's input width when it differs from ``n_features`` (tables)."""
+        n_components = max(1, min(32, n_features // 2))
+        hidden = min(256, max(2 * n_components, width or n_features))
+        # Images: small batches on a few hundred images give the wide network enough steps.
+        # Large data: about 1,000 steps at most; longer training fits the training outliers too.
+        batch_size = int(min(256, max(32, n_samples // 16))) if image_like else 256
+        steps_per_epoch = math.ceil(n_samples / batch_size)
+        max_iter = int(min(50, max(5, math.ceil(self._step_budget / steps_per_epoch))))
+        return Autoencoder(
+            n_components, hidden_layer_sizes=(hidden,), scaling="none", max_iter=max_iter,
+            batch_size=batch_size,
+        )
+
+    def _member(self, template, m: int, rng):
+        """Member ``m``: the template with its own seed (and code size, with ``_diverse``)."""
+        member = clone(template).set_params(random_state=int(rng.randint(2**31 - 1)))
+        if self._diverse and self.estimator is None and m:
+            k = template.n_components
+            factor = self._DIVERSITY[m % len(self._DIVERSITY)]
+            member.set_params(n_components=max(1, round(k * factor)))
+        return member
+
+    def _refit_trimmed(self, member, rows) -> None:
+        """Train on, for half as many epochs again, the rows that the member reconstructs
+        best, leaving out the worst ``_trim`` of them (the training data holds outliers)."""
+        errors = member.reconstruction_error(rows)
+        keep = np.flatnonzero(errors <= np.quantile(errors, 1.0 - self._trim))
+        kept = rows.iloc[keep] if hasattr(rows, "iloc") else rows[keep]
+        for _ in range(max(1, member.max_iter // 2)):
+            member.partial_fit(kept)
+
