@@ -32,6 +32,7 @@ _EXPORTS = {
     "ImageFolderSource": "aekit.io",
     "open_source": "aekit.io",
     "OutlierDetector": "aekit.estimators",
+    "SequenceAutoencoder": "aekit.estimators",
 }
 
 __all__ = sorted([*_EXPORTS, "load"])
@@ -73,5 +74,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         TopK,
     )
     from .errors import DataFileError, ModelFileError
-    from .estimators import Autoencoder, AutoencoderImputer, ConvAutoencoder, OutlierDetector
+    from .estimators import (
+        Autoencoder,
+        AutoencoderImputer,
+        ConvAutoencoder,
+        OutlierDetector,
+        SequenceAutoencoder,
+    )
     from .io import ImageFolderSource, NpySource, ParquetSource, open_source

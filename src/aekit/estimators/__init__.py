@@ -8,7 +8,9 @@ from .base import BaseAutoencoder
 from .conv import ConvAutoencoder
 from .imputer import AutoencoderImputer
 from .outlier import OutlierDetector
+from .sequence import SequenceAutoencoder
 
 __all__ = [
     "Autoencoder", "AutoencoderImputer", "BaseAutoencoder", "ConvAutoencoder", "OutlierDetector",
+    "SequenceAutoencoder",
 ]
