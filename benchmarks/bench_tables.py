@@ -217,7 +217,7 @@ def run_impute(args) -> list[list[str]]:
             hidden = np.random.default_rng(seed + 1).random(X.shape) < 0.20
             gappy = np.where(hidden, np.nan, X)
             results = []
-            for method, imputer in (
+            for _method, imputer in (
                 ("aekit", AutoencoderImputer(random_state=seed)),
                 ("mean", SimpleImputer(strategy="mean")),
                 ("knn", KNNImputer()),

@@ -33,6 +33,7 @@ _EXPORTS = {
     "open_source": "aekit.io",
     "OutlierDetector": "aekit.estimators",
     "SequenceAutoencoder": "aekit.estimators",
+    "TimeSeriesDetector": "aekit.estimators",
 }
 
 __all__ = sorted([*_EXPORTS, "load"])
@@ -80,5 +81,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         ConvAutoencoder,
         OutlierDetector,
         SequenceAutoencoder,
+        TimeSeriesDetector,
     )
     from .io import ImageFolderSource, NpySource, ParquetSource, open_source

@@ -76,6 +76,10 @@ def fit_command(args, progress: bool) -> str:
     o = resolve_options(args)
     check_output(args.output, [args.data, args.config], example="model.aekit")
     data = _read(args, options=o)
+    if o["window"] is not None:
+        from .series import fit_series
+
+        return fit_series(args, o, data, progress)
     kind, model = build_model(o, data, verbose=1 if progress else 0)
     X = _detector_input(data)
     start = time.perf_counter()
@@ -100,12 +104,12 @@ def fit_command(args, progress: bool) -> str:
     return (f"Trained a {kind} autoencoder on {metadata['training_rows']} {rows} of "
             f"{args.data} in {seconds:.1f} s ({member.n_iter_} epochs, final loss "
             f"{member.loss_curve_[-1]:.4g}).\nCode size {member.n_components_}; outlier "
-            f"threshold {model.threshold_:.4g} (flags {o['contamination']:.0%} of the training "
-            f"rows).\nModel written to {args.output}.")
+            f"threshold {model.threshold_:.4g} (flags {o['contamination'] or 0.01:.0%} of the "
+            f"training rows).\nModel written to {args.output}.")
 
 
 # ---------------------------------------------------------------------------- loading models
-def load_model(path):
+def load_model(path, command: str = ""):
     """A model file for the commands: a detector, an autoencoder (or an imputer: refused)."""
     from .. import load
     from ..estimators import AutoencoderImputer
@@ -113,6 +117,9 @@ def load_model(path):
     model = load(path)
     if isinstance(model, AutoencoderImputer):
         raise DataFileError(f"{path} is an imputer (aekit impute); give a model from aekit fit.")
+    if command in ("encode", "denoise") and hasattr(model, "window_"):
+        raise DataFileError(f"{path} is a time-series detector; it scores series (aekit score, "
+                            f"aekit report), it has no {command} of its own.")
     return model
 
 
@@ -137,6 +144,8 @@ def _read_for_model(args, model, *, extra_ids=()):
 
             data.X = pd.DataFrame(data.X, columns=[str(n) for n in names])
     trained_on = (getattr(model, "metadata_", {}) or {}).get("data_kind")
+    if trained_on == "series":
+        trained_on = "table"
     words = {"table": "a table", "images": "images"}
     if trained_on is not None and trained_on not in words:
         raise DataFileError(f"{args.model} says it was trained on {str(trained_on)[:20]!r} "
@@ -196,7 +205,7 @@ def encode_command(args, progress: bool) -> str:
 
     check_output(args.output, [args.data, args.model], suffixes=TABLE_OUTPUTS,
                  example="codes.csv")
-    model = load_model(args.model)
+    model = load_model(args.model, "encode")
     _threads(model, args)
     data = _read_for_model(args, model)
     k = _autoencoder(model).n_components_
@@ -222,6 +231,11 @@ def score_command(args, progress: bool) -> str:
     model = load_model(args.model)
     _threads(model, args)
     data = _read_for_model(args, model)
+    from .series import SCORE_COLUMNS, is_series_model, score_series
+
+    if is_series_model(model):
+        _check_id_names(data, list(SCORE_COLUMNS))
+        return score_series(args, model, data)
     columns = ["anomaly_score", "outlier", "p_value", "top_features"]
     _check_id_names(data, columns)
     detector = hasattr(model, "estimators_")
@@ -266,7 +280,7 @@ def _feature_labels(model, data) -> list[str]:
 def denoise_command(args, progress: bool) -> str:
     import pandas as pd
 
-    model = load_model(args.model)
+    model = load_model(args.model, "denoise")
     _threads(model, args)
     if _holds_images(args.data):
         check_output(args.output, [args.data, args.model], folder=True)
@@ -338,44 +352,11 @@ def impute_command(args, progress: bool) -> str:
     return f"Filled {gaps} missing entries of {len(out)} rows: {args.output}."
 
 
-def report_command(args, progress: bool) -> str:
-    from ..reports import write_report
-
-    check_output(args.output, [args.data, args.model, args.clean], suffixes={".html"},
-                 example="report.html")
-    model = load_model(args.model)
-    _threads(model, args)
-    extra = [args.label_column] if args.label_column else []
-    data = _read_for_model(args, model, extra_ids=extra) if args.data is not None else None
-    X = ids = labels = clean = None
-    if data is not None:
-        if data.streamed:
-            raise DataFileError("aekit report reads its data whole; drop --stream.")
-        X, ids = _inputs_of(model, data), data.ids
-        if args.label_column is not None:
-            labels = _labels(args, data)
-        if args.clean is not None:
-            from .files import read_data
-
-            clean = _inputs_of(model, read_data(args.clean, schema=_schema(model)))
-    image_shape = (getattr(model, "metadata_", {}) or {}).get("image_shape") or None
-    write_report(args.output, model, X, labels, ids=ids, clean=clean,
-                 title=f"aekit report: {Path(args.model).name}",
-                 image_shape=tuple(image_shape) if image_shape else None)
-    return f"Report written to {args.output}."
-
-
-def _labels(args, data):
-    if data.ids is None or args.label_column not in data.ids.columns:
-        raise DataFileError(f"--label-column {args.label_column!r} must be one of the pass-through "
-                            "columns (name it with --id-column when the model was trained).")
-    return data.ids[args.label_column].to_numpy()
-
-
 def _threads(model, args) -> None:
     threads = getattr(args, "threads", None)
     if threads is not None:
         if threads < 1:
             raise ValueError(f"--threads must be at least 1; got {threads}.")
-        for member in getattr(model, "estimators_", [model]):
+        members = getattr(model, "estimators_", None) or [getattr(model, "estimator_", model)]
+        for member in members:
             member.set_params(n_threads=threads)

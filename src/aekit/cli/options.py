@@ -19,8 +19,9 @@ DEFAULTS: dict[str, Any] = {
     "kind": "auto", "components": None, "hidden": None, "noise": None, "noise_level": None,
     "sparsity": None, "sparsity_target": None, "sparsity_weight": None, "loss": "mse",
     "epochs": None, "batch_size": None, "learning_rate": None, "early_stopping": None,
-    "validation_fraction": None, "device": "auto", "seed": 0, "contamination": 0.01,
+    "validation_fraction": None, "device": "auto", "seed": 0, "contamination": None,
     "id_column": [], "exclude": [], "categorical": [], "checkpoint": None, "threads": None,
+    "window": None, "stride": None, "time_column": None,
 }
 KINDS = ("auto", "dense", "conv", "stacked", "stacked-conv")
 NOISES = {"gaussian": "gaussian_noise", "salt_and_pepper": "salt_and_pepper_noise",
@@ -82,7 +83,8 @@ def check_options(o: dict[str, Any]) -> None:
         value = o[key]
         _need(value is None or (isinstance(value, int) and value >= low),
               f"--{key.replace('_', '-')} must be a whole number >= {low}; got {value!r}.")
-    _need(isinstance(o["contamination"], (int, float)) and 0 < o["contamination"] < 0.5,
+    _need(o["contamination"] is None
+          or (isinstance(o["contamination"], (int, float)) and 0 < o["contamination"] < 0.5),
           f"--contamination must be in (0, 0.5); got {o['contamination']!r}.")
     _need(o["loss"] in ("mse", "bce"), f"--loss must be mse or bce; got {o['loss']!r}.")
     lr, fraction = o["learning_rate"], o["validation_fraction"]
@@ -112,6 +114,7 @@ def check_options(o: dict[str, Any]) -> None:
             _need(target is None or 0 < target < 1,
                   f"--sparsity-target must be in (0, 1) for {o['sparsity']}; got {target!r}.")
         _need(weight is None or weight >= 0, f"--sparsity-weight must be >= 0; got {weight!r}.")
+    _check_series_options(o)
     hidden = o["hidden"]
     if isinstance(hidden, str):
         try:
@@ -120,6 +123,27 @@ def check_options(o: dict[str, Any]) -> None:
             raise ValueError(f"--hidden takes widths like 256,64; got {hidden!r}.") from None
     _need(o["hidden"] is None or all(h >= 1 for h in o["hidden"]),
           f"--hidden takes positive widths like 256,64; got {hidden!r}.")
+
+
+def _check_series_options(o: dict[str, Any]) -> None:
+    window = o["window"]
+    if isinstance(window, str) and window != "auto":
+        try:
+            o["window"] = window = int(window)
+        except ValueError:
+            raise ValueError(f"--window takes a number of steps or auto; got {window!r}.") \
+                from None
+    _need(window in (None, "auto") or (isinstance(window, int) and window >= 2),
+          f"--window must be auto or a whole number >= 2; got {window!r}.")
+    _need(o["stride"] is None or (isinstance(o["stride"], int) and o["stride"] >= 1),
+          f"--stride must be a whole number >= 1; got {o['stride']!r}.")
+    if window is None:
+        for key in ("stride", "time_column"):
+            _need(o[key] is None, f"--{key.replace('_', '-')} is for time series; give "
+                                  "--window N (or --window auto) too.")
+    else:
+        for key in ("checkpoint",):
+            _need(o[key] is None, f"--{key} is not available for time series (--window).")
 
 
 def _constraints(o: dict[str, Any], n_components: int | None) -> tuple:
@@ -164,7 +188,7 @@ def build_model(o: dict[str, Any], data, verbose: int):
         kind = "conv" if data.kind == "images" else "dense"
     if kind in ("conv", "stacked-conv") and data.kind != "images":
         raise ValueError(f"--kind {kind} needs images (a folder of PNG/JPEG or a 4-D NPY).")
-    detector = OutlierDetector(contamination=float(o["contamination"]),
+    detector = OutlierDetector(contamination=float(o["contamination"] or 0.01),
                                random_state=o["seed"])
     custom = any(o[key] not in (None, DEFAULTS[key]) for key in MODEL_OPTIONS)
     if kind == "dense" and not custom:  # the detector's own defaults

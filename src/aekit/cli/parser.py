@@ -33,7 +33,14 @@ def add_fit(sub, add_common, add_columns) -> None:
     fit.add_argument("--device", help="auto (default), cpu, cuda, mps")
     fit.add_argument("--seed", type=int, help="random seed (default 0)")
     fit.add_argument("--contamination", type=float,
-                     help="share of training rows above the outlier threshold (default 0.01)")
+                     help="share of training rows above the outlier threshold (default 0.01; "
+                     "series: auto, Tukey's far-out fence of the training scores)")
+    fit.add_argument("--window", help="time series: train on sliding windows of N steps "
+                     "(or auto: the series' dominant period); DATA is a table with a timestamp "
+                     "column and value columns, and the model scores every step")
+    fit.add_argument("--stride", type=int, help="time series: steps between windows (default 1)")
+    fit.add_argument("--time-column", help="time series: the timestamp column (default: the "
+                     "column of dates)")
     add_columns(fit)
     fit.add_argument("--checkpoint", help="folder for checkpoints; resumes if one is there")
     fit.add_argument("--stream", action="store_true",

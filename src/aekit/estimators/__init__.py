@@ -9,8 +9,9 @@ from .conv import ConvAutoencoder
 from .imputer import AutoencoderImputer
 from .outlier import OutlierDetector
 from .sequence import SequenceAutoencoder
+from .timeseries import TimeSeriesDetector
 
 __all__ = [
     "Autoencoder", "AutoencoderImputer", "BaseAutoencoder", "ConvAutoencoder", "OutlierDetector",
-    "SequenceAutoencoder",
+    "SequenceAutoencoder", "TimeSeriesDetector",
 ]

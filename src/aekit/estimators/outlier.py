@@ -257,6 +257,12 @@ class OutlierDetector(MembersMixin, ScoringMixin, ExplanationMixin, ThresholdMix
                 low, high = float(sample.min()), float(sample.max())
             n_train, sample_rows = len(sample), np.flatnonzero(~held_out)
         n_features = self.n_features_in_
+        if n_features == 1:
+            warnings.warn(
+                "OutlierDetector got one feature: its autoencoder can only learn that value back "
+                "(a code of 1 for 1 input), so it scores how far each value is from the typical "
+                "ones. For a time series, use TimeSeriesDetector, which learns windows of it.",
+                UserWarning, stacklevel=2)
 
         # Images (many features, all in [0, 1]) keep their pixel scale and are scored by their
         # reconstruction; tables are scaled robustly and scored by both parts.

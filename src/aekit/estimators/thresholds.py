@@ -4,7 +4,12 @@
   lies (scikit-learn's ``IsolationForest`` rule);
 - ``conformal_threshold``: the score that flags a clean row with probability at most ``fpr``,
   certified by held-out clean scores (split conformal prediction);
-- ``conformal_p_values``: ``(1 + #{held-out scores >= s}) / (n + 1)`` for each score ``s``.
+- ``conformal_p_values``: ``(1 + #{held-out scores >= s}) / (n + 1)`` for each score ``s``;
+- ``fence_threshold``: Tukey's far-out fence ``Q3 + 3 IQR`` (outliers in the scores barely
+  move it);
+- ``extreme_value_threshold``: the score a clean row exceeds with probability ``risk``,
+  extrapolated beyond the largest training scores by peaks over threshold (a generalized
+  Pareto law fitted to the excesses over the 98% quantile: Siffer et al., KDD 2017).
 """
 
 from __future__ import annotations
@@ -42,6 +47,31 @@ def conformal_p_values(calibration_scores: np.ndarray, scores: np.ndarray) -> np
     ordered = np.sort(np.asarray(calibration_scores, dtype=np.float64))
     at_least = len(ordered) - np.searchsorted(ordered, scores, side="left")
     return (1.0 + at_least) / (len(ordered) + 1.0)
+
+
+def fence_threshold(train_scores: np.ndarray) -> float:
+    q1, q3 = np.percentile(np.asarray(train_scores, dtype=np.float64), [25, 75])
+    return float(q3 + 3.0 * (q3 - q1))
+
+
+def extreme_value_threshold(train_scores: np.ndarray, risk: float,
+                            level: float = 0.98) -> float:
+    """Peaks over threshold; the largest training score when the tail cannot be fitted (too
+    few or identical excesses), never less than it."""
+    from scipy.stats import genpareto
+
+    scores = np.asarray(train_scores, dtype=np.float64)
+    base = float(np.quantile(scores, level))
+    excess = scores[scores > base] - base
+    if len(excess) < 10 or np.ptp(excess) <= 0:
+        return float(scores.max())
+    shape, _, scale = genpareto.fit(excess, floc=0)
+    ratio = risk * len(scores) / len(excess)
+    if abs(shape) > 1e-6:
+        level_excess = scale / shape * (ratio ** -shape - 1.0)
+    else:
+        level_excess = -scale * math.log(ratio)
+    return float(max(base + level_excess, scores.max()))
 
 
 def robust_scaler(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

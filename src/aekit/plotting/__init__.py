@@ -8,13 +8,15 @@ axes (``ax_``; ``axes_`` for the image grid) for further styling; ``plot(...)`` 
 - :class:`ReconstructionDisplay`: originals vs reconstructions (or noisy vs denoised);
 - :class:`CodeMapDisplay`: a t-SNE map of the codes, coloured by label;
 - :class:`ScoreHistogramDisplay`: anomaly scores with the detector's threshold;
-- :class:`CodeActivationDisplay`: mean activation per code unit against the sparsity target.
+- :class:`CodeActivationDisplay`: mean activation per code unit against the sparsity target;
+- :class:`TimeSeriesScoreDisplay`: a series with its per-step scores and flagged spans.
 """
 
 from .codes import CodeActivationDisplay, CodeMapDisplay
 from .loss import LossCurveDisplay
 from .reconstruction import ReconstructionDisplay
 from .scores import ScoreHistogramDisplay
+from .series import TimeSeriesScoreDisplay
 
 __all__ = [
     "CodeActivationDisplay",
@@ -22,4 +24,5 @@ __all__ = [
     "LossCurveDisplay",
     "ReconstructionDisplay",
     "ScoreHistogramDisplay",
+    "TimeSeriesScoreDisplay",
 ]

@@ -1,4 +1,4 @@
-"""One self-contained HTML report of a fitted model or detector (images embedded as PNG URIs).
+"""The report of a model of rows (tables, images) (images embedded as PNG URIs).
 
 Sections: the configuration, loss curves, reconstructions of telling examples (the best, the
 median and the worst reconstructed rows, not the first files; with a clean reference, clean /
@@ -12,42 +12,12 @@ otherwise half of the report's rows, chosen at random, and the other half to mea
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from typing import Any
 
 import numpy as np
 
-
-def _png(figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _table(rows: list[tuple[str, Any]], header: tuple[str, ...] | None = None) -> str:
-    def cells(row, tag):
-        return "".join(f"<{tag}>{html.escape(str(v))}</{tag}>" for v in row)
-
-    head = f"<tr>{cells(header, 'th')}</tr>" if header else ""
-    if header:
-        body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in rows)
-    else:
-        body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                       for k, v in rows)
-    return f"<table>{head}{body}</table>"
-
-
-def _section(title: str, body: str) -> str:
-    return f"<section><h2>{html.escape(title)}</h2>{body}</section>"
-
-
-def _figure(src: str, alt: str) -> str:
-    return f'<img src="{src}" alt="{html.escape(alt)}">'
+from .markup import figure, page, png, section, table
 
 
 def _pca_comparison(autoencoder, X_eval, X_fit, scale) -> list[tuple[str, Any]]:
@@ -81,7 +51,7 @@ def build_report(model, X=None, y=None, *, ids=None, clean=None, pca_fit=None,
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    from .plotting import (
+    from ..plotting import (
         CodeActivationDisplay,
         CodeMapDisplay,
         LossCurveDisplay,
@@ -100,20 +70,15 @@ def build_report(model, X=None, y=None, *, ids=None, clean=None, pca_fit=None,
     if detector:
         config += [("anomaly score", model.anomaly_score_), ("threshold", f"{threshold:.5g}")]
     config += [(k, v) for k, v in ae.get_params(deep=False).items() if k != "verbose"]
-    parts = [_section("Configuration", _table(config))]
-    parts.append(_section("Loss curves", _figure(_png(LossCurveDisplay.from_estimator(ae)
+    parts = [section("Configuration", table(config))]
+    parts.append(section("Loss curves", figure(png(LossCurveDisplay.from_estimator(ae)
                                                        .figure_), "loss curves")))
     if X is not None:
         parts += _data_sections(model, ae, X, y, ids, clean, pca_fit, image_shape, threshold,
                                 max_map_samples, top_outliers, detector,
                                 (CodeActivationDisplay, CodeMapDisplay, ReconstructionDisplay,
                                  ScoreHistogramDisplay))
-    style = ("body{font-family:sans-serif;max-width:960px;margin:2em auto;color:#222}"
-             "table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 8px;"
-             "text-align:left;font-size:90%}img{max-width:100%}h2{border-bottom:1px solid #ddd}")
-    return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
-            f"{html.escape(title)}</title><style>{style}</style></head><body><h1>"
-            f"{html.escape(title)}</h1>{''.join(parts)}</body></html>")
+    return page(title, parts)
 
 
 def _data_sections(model, ae, X, y, ids, clean, pca_fit, image_shape, threshold,
@@ -139,26 +104,26 @@ def _data_sections(model, ae, X, y, ids, clean, pca_fit, image_shape, threshold,
             grid = ReconstructionDisplay.from_estimator(
                 model, X, indices=picks, image_shape=tuple(shape) if shape else None)
             caption = "From the best (left) to the worst (right) reconstructed rows."
-        parts.append(_section("Reconstructions", _figure(_png(grid.figure_), caption) +
+        parts.append(section("Reconstructions", figure(png(grid.figure_), caption) +
                               f"<p>{html.escape(caption)}</p>"))
     labelled = None if y is None else np.asarray(y)
     code_map = CodeMapDisplay.from_estimator(ae, model.preprocess(X) if detector else X,
                                              labelled, max_samples=max_map_samples,
                                              random_state=0)
-    parts.append(_section("Code map", _figure(_png(code_map.figure_), "code map")))
+    parts.append(section("Code map", figure(png(code_map.figure_), "code map")))
     hist = ScoreHistogramDisplay(scores=scores, threshold=threshold,
                                  estimator_name=type(model).__name__).plot()
     flagged = "" if threshold is None else (
         f"<p>Threshold {threshold:.4g}: {int((scores > threshold).sum())} of {len(scores)} "
         "rows above it.</p>")
-    parts.append(_section("Anomaly scores", _figure(_png(hist.figure_), "score histogram") +
+    parts.append(section("Anomaly scores", figure(png(hist.figure_), "score histogram") +
                           flagged))
     if detector:
-        parts.append(_section("Top outliers", _top_outliers(model, X, ids, scores, order,
+        parts.append(section("Top outliers", _top_outliers(model, X, ids, scores, order,
                                                            top_outliers)))
     if ae.code_activation_ == "sigmoid":
         act = CodeActivationDisplay.from_estimator(ae, model.preprocess(X) if detector else X)
-        parts.append(_section("Sparsity per unit", _figure(_png(act.figure_),
+        parts.append(section("Sparsity per unit", figure(png(act.figure_),
                                                            "mean activation per unit")))
     if getattr(ae, "table_", None) is None:
         if pca_fit is None:
@@ -168,27 +133,20 @@ def _data_sections(model, ae, X, y, ids, clean, pca_fit, image_shape, threshold,
         else:
             X_fit, X_eval = pca_fit, X
         scale = model.preprocess if detector else (lambda rows: np.asarray(rows))
-        parts.append(_section("Comparison with PCA (same code size, same units, held-out rows)",
-                              _table(_pca_comparison(ae, X_eval, X_fit, scale))))
+        parts.append(section("Comparison with PCA (same code size, same units, held-out rows)",
+                              table(_pca_comparison(ae, X_eval, X_fit, scale))))
     return parts
 
 
 def _top_outliers(model, X, ids, scores, order, top: int) -> str:
-    from .estimators.explain import describe_rows
+    from ..estimators.explain import describe_rows
 
     rows = order[::-1][:top]
     explained = describe_rows(model.explain(_take(X, rows), top_k=3))
     id_columns = [] if ids is None else list(ids.columns)
-    table = []
+    lines = []
     for r, why in zip(rows, explained):
         ident = [str(ids.iloc[r][c]) for c in id_columns] if id_columns else [str(int(r) + 1)]
-        table.append((*ident, f"{scores[r]:.4g}", why))
+        lines.append((*ident, f"{scores[r]:.4g}", why))
     header = (*(id_columns or ["row"]), "anomaly score", "columns that made it unusual")
-    return _table(table, header)
-
-
-def write_report(path, model, X=None, y=None, **kwargs) -> None:
-    """Write ``build_report(...)`` to ``path`` atomically."""
-    from .atomic import atomic_write_bytes
-
-    atomic_write_bytes(path, build_report(model, X, y, **kwargs).encode("utf-8"))
+    return table(lines, header)
