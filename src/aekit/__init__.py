@@ -25,8 +25,11 @@ _EXPORTS = {
     "MaskingNoise": "aekit.constraints",
     "SaltAndPepperNoise": "aekit.constraints",
     "TopK": "aekit.constraints",
+    "Variational": "aekit.constraints",
     "ModelFileError": "aekit.errors",
     "DataFileError": "aekit.errors",
+    "MissingDependencyError": "aekit.errors",
+    "export_onnx": "aekit.export",
     "NpySource": "aekit.io",
     "ParquetSource": "aekit.io",
     "ImageFolderSource": "aekit.io",
@@ -73,8 +76,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         MaskingNoise,
         SaltAndPepperNoise,
         TopK,
+        Variational,
     )
-    from .errors import DataFileError, ModelFileError
+    from .errors import DataFileError, MissingDependencyError, ModelFileError
     from .estimators import (
         Autoencoder,
         AutoencoderImputer,
@@ -83,4 +87,5 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         SequenceAutoencoder,
         TimeSeriesDetector,
     )
+    from .export import export_onnx
     from .io import ImageFolderSource, NpySource, ParquetSource, open_source

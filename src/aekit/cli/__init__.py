@@ -121,12 +121,13 @@ def _run(args: argparse.Namespace, argv: list[str]) -> str:
         return launch_processes(args, argv)
     progress = not args.quiet
     from .demo import demo_command
+    from .export import export_command
     from .report import report_command
 
     handlers = {"fit": commands.fit_command, "encode": commands.encode_command,
                 "score": commands.score_command, "denoise": commands.denoise_command,
                 "report": report_command, "impute": commands.impute_command,
-                "demo": demo_command}
+                "demo": demo_command, "export": export_command}
     return handlers[args.command](args, progress)
 
 

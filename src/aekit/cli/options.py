@@ -21,7 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "epochs": None, "batch_size": None, "learning_rate": None, "early_stopping": None,
     "validation_fraction": None, "device": "auto", "seed": 0, "contamination": None,
     "id_column": [], "exclude": [], "categorical": [], "checkpoint": None, "threads": None,
-    "window": None, "stride": None, "time_column": None,
+    "window": None, "stride": None, "time_column": None, "variational": False, "beta": None,
 }
 KINDS = ("auto", "dense", "conv", "stacked", "stacked-conv")
 NOISES = {"gaussian": "gaussian_noise", "salt_and_pepper": "salt_and_pepper_noise",
@@ -114,6 +114,12 @@ def check_options(o: dict[str, Any]) -> None:
             _need(target is None or 0 < target < 1,
                   f"--sparsity-target must be in (0, 1) for {o['sparsity']}; got {target!r}.")
         _need(weight is None or weight >= 0, f"--sparsity-weight must be >= 0; got {weight!r}.")
+    _need(o["beta"] is None or o["variational"], "--beta is the KL weight of a variational "
+                                                 "model; give --variational too.")
+    _need(o["beta"] is None or o["beta"] >= 0, f"--beta must be >= 0; got {o['beta']!r}.")
+    _need(not (o["variational"] and o["sparsity"] in ("kl", "topk")),
+          f"--variational draws a Gaussian code; --sparsity {o['sparsity']} cannot shape it "
+          "(use --sparsity l1, or drop one of them).")
     _check_series_options(o)
     hidden = o["hidden"]
     if isinstance(hidden, str):
@@ -144,10 +150,19 @@ def _check_series_options(o: dict[str, Any]) -> None:
     else:
         for key in ("checkpoint",):
             _need(o[key] is None, f"--{key} is not available for time series (--window).")
+        _need(not o["variational"], "--variational is not available for time series "
+                                    "(--window) yet; drop one of them.")
 
 
 def _constraints(o: dict[str, Any], n_components: int | None) -> tuple:
-    from ..constraints import GaussianNoise, KLSparsity, L1Activity, TopK, get_constraint
+    from ..constraints import (
+        GaussianNoise,
+        KLSparsity,
+        L1Activity,
+        TopK,
+        Variational,
+        get_constraint,
+    )
 
     out: list = []
     if o["noise"]:
@@ -169,6 +184,8 @@ def _constraints(o: dict[str, Any], n_components: int | None) -> tuple:
                              f"{n_components} (--components); give --sparsity-target <= "
                              f"{n_components}.")
         out.append(TopK(k))
+    if o["variational"]:
+        out.append(Variational(1.0 if o["beta"] is None else o["beta"]))
     return tuple(out)
 
 
@@ -189,8 +206,10 @@ def build_model(o: dict[str, Any], data, verbose: int):
     if kind in ("conv", "stacked-conv") and data.kind != "images":
         raise ValueError(f"--kind {kind} needs images (a folder of PNG/JPEG or a 4-D NPY).")
     detector = OutlierDetector(contamination=float(o["contamination"] or 0.01),
+                               anomaly_score="elbo" if o["variational"] else "auto",
                                random_state=o["seed"])
-    custom = any(o[key] not in (None, DEFAULTS[key]) for key in MODEL_OPTIONS)
+    custom = any(o[key] not in (None, DEFAULTS[key]) for key in MODEL_OPTIONS) or (
+        o["beta"] is not None)
     if kind == "dense" and not custom:  # the detector's own defaults
         return kind, detector
     n_components = o["components"] or default_components(data)

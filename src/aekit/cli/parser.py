@@ -19,6 +19,10 @@ def add_fit(sub, add_common, add_columns) -> None:
     fit.add_argument("--sparsity", help="kl, l1 or topk")
     fit.add_argument("--sparsity-target", type=float, help="KL target rho, or k for topk")
     fit.add_argument("--sparsity-weight", type=float, help="penalty weight (beta)")
+    fit.add_argument("--variational", action="store_true", default=None,
+                     help="a variational autoencoder (aekit.Variational), rows scored by their "
+                     "negative ELBO")
+    fit.add_argument("--beta", type=float, help="KL weight of --variational (default 1: the ELBO)")
     fit.add_argument("--loss", help="mse (default) or bce")
     fit.add_argument("--epochs", type=int,
                      help="maximum epochs (default: a budget of about 4,000 gradient steps, "
@@ -79,6 +83,17 @@ def add_model_commands(sub, add_common, add_columns) -> None:
     report.add_argument("--label-column", help="colour the code map by this pass-through column")
     report.add_argument("--clean", help="clean reference of DATA (a denoising model's PSNR)")
     add_common(report)
+
+    export = sub.add_parser("export", help="write MODEL as one ONNX graph (scaling, network, "
+                            "score and threshold inside), checked in onnxruntime")
+    export.add_argument("model")
+    export.add_argument("-o", "--output", required=True, help="ONNX file to write (.onnx)")
+    export.add_argument("--check-data", metavar="DATA",
+                        help="compare the graph with the model on rows of DATA (default: rows "
+                             "drawn around the training data's scale)")
+    export.add_argument("--check-rows", type=int, default=1000, metavar="N",
+                        help="rows of --check-data to compare (default 1000)")
+    add_common(export, threads=False)
 
     impute = sub.add_parser("impute", help="fill the missing entries of a table (CSV/Parquet) "
                             "from an autoencoder trained on it; observed entries are kept")

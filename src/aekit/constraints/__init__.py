@@ -9,6 +9,7 @@ from .base import REGISTRY as CONSTRAINTS
 from .base import Constraint
 from .noise import GaussianNoise, MaskingNoise, SaltAndPepperNoise
 from .penalties import Contractive, KLSparsity, L1Activity, TopK, kl_bernoulli
+from .variational import Variational, kl_gaussian
 
 
 def get_constraint(spec: str | Constraint | dict[str, Any]) -> Constraint:
@@ -69,7 +70,9 @@ __all__ = [
     "MaskingNoise",
     "SaltAndPepperNoise",
     "TopK",
+    "Variational",
     "get_constraint",
     "kl_bernoulli",
+    "kl_gaussian",
     "resolve_constraints",
 ]

@@ -33,12 +33,13 @@ from .scaling import SCALINGS, Scaler, choose_scaling, input_range_of
 from .state import ModelFileMixin
 from .table_mode import TableMixin
 from .validation import readable_input_errors, resolve_activations
+from .variational import VariationalMixin
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-class BaseAutoencoder(TableMixin, InferenceMixin, ModelFileMixin, ClassNamePrefixFeaturesOutMixin,
-                      TransformerMixin, BaseEstimator):
+class BaseAutoencoder(TableMixin, InferenceMixin, VariationalMixin, ModelFileMixin,
+                      ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the scikit-learn autoencoders; not for direct use."""
 
     #: what one sample is to the network: "vector" (dense models: flat rows) or "image"
@@ -313,6 +314,8 @@ class BaseAutoencoder(TableMixin, InferenceMixin, ModelFileMixin, ClassNamePrefi
             module = self._build_module(data.n_features, self.code_activation_,
                                         self.output_activation_, bottleneck)
         module.reset_parameters(self._generator)
+        if hasattr(module.bottleneck, "generator"):  # a sampled code draws like the noise
+            module.bottleneck.generator = self._noise_generator
         self.input_range_ = input_range_of(low, high)
         self._tell_constraints(constraints)
         for constraint in constraints:

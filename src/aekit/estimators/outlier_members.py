@@ -14,7 +14,6 @@ class MembersMixin:
     """Building and training ``OutlierDetector``'s autoencoders."""
 
     _step_budget = 1000  # gradient steps of the default autoencoder on large data
-    _trim = 0.0  # share of the worst-reconstructed training rows left out of a second phase
     _diverse = False  # default members differ in code size, not only in seed
     _DIVERSITY = (1.0, 0.5, 1.5, 0.75, 1.25)
 
@@ -33,6 +32,24 @@ class MembersMixin:
             batch_size=batch_size,
         )
 
+    def _variational_template(self, template):
+        """For the variational scores: the default member gets ``Variational()``; a given
+        estimator must have it."""
+        if self.anomaly_score not in ("elbo", "log_likelihood"):
+            return template
+        from ..constraints import Variational, resolve_constraints
+
+        constraints = resolve_constraints(template.constraints)
+        if any(isinstance(c, Variational) for c in constraints):
+            return template
+        if self.estimator is not None:
+            raise ValueError(
+                f"anomaly_score={self.anomaly_score!r} needs a variational autoencoder; give "
+                "estimator=Autoencoder(constraints=(aekit.Variational(),)) or leave "
+                "estimator=None."
+            )
+        return clone(template).set_params(constraints=(*constraints, Variational()))
+
     def _member(self, template, m: int, rng):
         """Member ``m``: the template with its own seed (and code size, with ``_diverse``)."""
         member = clone(template).set_params(random_state=int(rng.randint(2**31 - 1)))
@@ -42,11 +59,11 @@ class MembersMixin:
             member.set_params(n_components=max(1, round(k * factor)))
         return member
 
-    def _refit_trimmed(self, member, rows) -> None:
+    def _refit_trimmed(self, member, rows, trim: float) -> None:
         """Train on, for half as many epochs again, the rows that the member reconstructs
-        best, leaving out the worst ``_trim`` of them (the training data holds outliers)."""
+        best, leaving out the worst ``trim`` of them (the training data holds outliers)."""
         errors = member.reconstruction_error(rows)
-        keep = np.flatnonzero(errors <= np.quantile(errors, 1.0 - self._trim))
+        keep = np.flatnonzero(errors <= np.quantile(errors, 1.0 - trim))
         kept = rows.iloc[keep] if hasattr(rows, "iloc") else rows[keep]
         for _ in range(max(1, member.max_iter // 2)):
             member.partial_fit(kept)

@@ -7,7 +7,9 @@ Per member, from one forward pass (``infer``), the parts that ``anomaly_score_``
   the training codes (their mean and Ledoit-Wolf precision);
 - ``knn`` ("knn", "all"): the mean distance of the row's code to its ``N_NEIGHBOURS`` nearest
   training codes (a training row does not count as its own neighbour), against a reference of
-  at most ``KNN_REFERENCE`` training codes.
+  at most ``KNN_REFERENCE`` training codes;
+- ``elbo`` / ``log_likelihood`` (members fitted with ``Variational``): the row's negative ELBO
+  or negative importance-weighted log-likelihood, in nats (the score alone).
 
 Each part is divided by its median over the training rows; a member's score is the sum of its
 parts, and a row's anomaly score the mean over members.
@@ -20,7 +22,11 @@ import numpy as np
 from ..io import is_source
 
 PARTS = {"reconstruction": ("reconstruction",), "combined": ("reconstruction", "mahalanobis"),
-         "knn": ("reconstruction", "knn"), "all": ("reconstruction", "mahalanobis", "knn")}
+         "knn": ("reconstruction", "knn"), "all": ("reconstruction", "mahalanobis", "knn"),
+         "elbo": ("elbo",), "log_likelihood": ("log_likelihood",)}
+#: draws of z per row for the variational scores (the same draws for every row: see
+#: ``aekit.estimators.variational``)
+VARIATIONAL_SAMPLES = {"elbo": 8, "log_likelihood": 50}
 N_NEIGHBOURS = 5
 KNN_REFERENCE = 10_000
 
@@ -79,6 +85,10 @@ class ScoringMixin:
     def _member_parts(self, i: int, Xs) -> list[np.ndarray]:
         """Member ``i``'s parts of each row, from one forward pass."""
         wanted = self._parts
+        if wanted[0] in VARIATIONAL_SAMPLES:  # -ELBO or -IWAE log-likelihood, in nats
+            member, name = self.estimators_[i], wanted[0]
+            bound = member.elbo if name == "elbo" else member.log_likelihood
+            return [-bound(Xs, n_samples=VARIATIONAL_SAMPLES[name], random_state=0)]
         if wanted == ("reconstruction",):
             return [self.estimators_[i].infer(Xs, ("error",)).error]
         found = self.estimators_[i].infer(Xs, ("error", "code"))

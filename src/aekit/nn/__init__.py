@@ -2,7 +2,7 @@
 
 from .activations import ACTIVATIONS, make_activation
 from .autoencoder import AutoencoderNet
-from .bottleneck import Bottleneck, TopKCode
+from .bottleneck import Bottleneck, TopKCode, VariationalCode
 from .conv import ConvDecoder, ConvEncoder, init_conv_
 from .dense import DenseDecoder, DenseEncoder, init_linear_
 from .tied import TiedDenseDecoder, TiedLinear
@@ -18,6 +18,7 @@ __all__ = [
     "TiedDenseDecoder",
     "TiedLinear",
     "TopKCode",
+    "VariationalCode",
     "init_conv_",
     "init_linear_",
     "make_activation",

@@ -45,3 +45,39 @@ class TopKCode(Bottleneck):
 
     def extra_repr(self) -> str:
         return f"k={self.k}"
+
+
+class VariationalCode(Bottleneck):
+    """A Gaussian code q(z|x) = N(mean, diag(exp(log_var))) (Kingma & Welling, 2014).
+
+    The encoder outputs ``2 * code_size`` units: the first half is the mean, the second the
+    log-variance (clamped to [-30, 20] so that exp stays finite). In training the code is
+    sampled with the reparameterisation trick, ``z = mean + exp(log_var / 2) * eps``, with
+    ``eps`` from ``generator`` when one is set (the estimator sets its noise generator, so a
+    seeded fit is reproducible); in eval mode the code is the mean. ``extras`` hold
+    ``"mean"`` and ``"log_var"`` for the KL penalty.
+    """
+
+    generator: torch.Generator | None = None
+
+    def __getstate__(self):  # copies and pickles leave the estimator's generator behind
+        state = self.__dict__.copy()
+        state.pop("generator", None)
+        return state
+
+    def encoder_width(self, code_size: int) -> int:
+        return 2 * int(code_size)
+
+    @staticmethod
+    def split(h: Tensor) -> tuple[Tensor, Tensor]:
+        mean, log_var = h.chunk(2, dim=-1)
+        return mean, log_var.clamp(-30.0, 20.0)
+
+    def forward(self, h: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        mean, log_var = self.split(h)
+        extras = {"mean": mean, "log_var": log_var}
+        if not self.training:
+            return mean, extras
+        eps = torch.randn(mean.shape, generator=self.generator, device=mean.device,
+                          dtype=mean.dtype)
+        return mean + torch.exp(0.5 * log_var) * eps, extras

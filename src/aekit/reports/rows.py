@@ -4,7 +4,8 @@ Sections: the configuration, loss curves, reconstructions of telling examples (t
 median and the worst reconstructed rows, not the first files; with a clean reference, clean /
 noisy / denoised with PSNR against the clean images), the code map (t-SNE, coloured by labels),
 the histogram of anomaly scores with the threshold, the top outliers with their IDs and the
-columns that made them unusual, each code unit's mean activation (sparse models), and the
+columns that made them unusual, each code unit's mean activation (sparse models), each unit's
+KL to the prior and samples from it (variational models, ``reports.variational``), and the
 comparison with PCA at the same code size: both measured in the model's own scaled space on
 rows the PCA was not fitted on (``pca_fit``: the rows to fit it on, e.g. the training rows;
 otherwise half of the report's rows, chosen at random, and the other half to measure).
@@ -125,6 +126,10 @@ def _data_sections(model, ae, X, y, ids, clean, pca_fit, image_shape, threshold,
         act = CodeActivationDisplay.from_estimator(ae, model.preprocess(X) if detector else X)
         parts.append(section("Sparsity per unit", figure(png(act.figure_),
                                                            "mean activation per unit")))
+    if hasattr(ae, "elbo"):  # a variational code
+        from .variational import variational_section
+
+        parts.append(variational_section(ae, model.preprocess(X) if detector else X, shape))
     if getattr(ae, "table_", None) is None:
         if pca_fit is None:
             half = np.random.RandomState(0).permutation(len(X))

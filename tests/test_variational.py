@@ -1,0 +1,198 @@
+"""Variational autoencoders (issue 16): the KL term, the likelihoods, sampling and scoring."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+import aekit
+from aekit.constraints import Variational, kl_gaussian
+from aekit.nn import AutoencoderNet, DenseDecoder, DenseEncoder, VariationalCode
+from aekit.training import ReconstructionObjective
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return (load_digits().data / 16.0).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def vae(digits):
+    return aekit.Autoencoder(n_components=6, hidden_layer_sizes=(64,), loss="bce",
+                             constraints=(Variational(),), max_iter=30, batch_size=64,
+                             random_state=0).fit(digits[:1500])
+
+
+def test_kl_matches_the_closed_form_worked_by_hand():
+    mean = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    log_var = torch.tensor([[0.0, math.log(2.0)], [0.0, 0.0]])
+    # unit by unit: (m^2 + s^2 - 1 - log s^2) / 2
+    expected = torch.tensor([[0.5, (2.0 - 1.0 - math.log(2.0)) / 2], [0.0, 2.0]])
+    torch.testing.assert_close(kl_gaussian(mean, log_var), expected)
+    penalty = Variational(beta=2.0).penalty(None, x=None, encode=None,
+                                            extras={"mean": mean, "log_var": log_var})
+    # summed over units, averaged over the 2 rows, times beta
+    assert float(penalty) == pytest.approx(2.0 * (0.5 + 0.1534264 + 2.0) / 2, rel=1e-6)
+
+
+def test_zero_variance_and_beta_zero_is_the_plain_autoencoder():
+    torch.manual_seed(0)
+    k, d = 3, 10
+    encoder = DenseEncoder(d, (16,), 2 * k, "relu", "linear")
+    decoder = DenseDecoder(k, (16,), d, "relu", "linear")
+    vae = AutoencoderNet(encoder, decoder, VariationalCode())
+    last = [m for m in encoder.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():  # log-variance output -30: exp(-15) ~ 3e-7, the code is the mean
+        last.weight[k:] = 0.0
+        last.bias[k:] = -30.0
+    plain_encoder = DenseEncoder(d, (16,), k, "relu", "linear")
+    plain_encoder.load_state_dict({name: (w[:k] if w.shape[0] == 2 * k else w)
+                                   for name, w in encoder.state_dict().items()})
+    plain = AutoencoderNet(plain_encoder, decoder)
+    x = torch.randn(32, d)
+    vae.train()
+    plain.train()
+    loss_vae = ReconstructionObjective("mse", [Variational(beta=0.0)]).forward_and_loss(
+        vae, x, None)
+    loss_plain = ReconstructionObjective("mse", []).forward_and_loss(plain, x, None)
+    torch.testing.assert_close(loss_vae, loss_plain, rtol=1e-5, atol=1e-5)
+
+
+def test_elbo_is_a_bound_that_importance_sampling_tightens(vae, digits):
+    X = digits[1500:1700]
+    elbo = vae.elbo(X, random_state=0)
+    assert elbo.shape == (200,) and elbo.dtype == np.float64
+    assert (elbo <= 0).all()  # a Bernoulli likelihood of values in [0, 1]
+    # K = 1 equals the ELBO in expectation: the means over 40 seeds agree
+    one = np.mean([vae.log_likelihood(X, n_samples=1, random_state=s).mean()
+                   for s in range(40)])
+    elbo_mean = np.mean([vae.elbo(X, random_state=s).mean() for s in range(40)])
+    assert abs(one - elbo_mean) < 0.01 * abs(elbo_mean)
+    # and grows with K (draws are shared by the rows, so average over seeds)
+    k10 = np.mean([vae.log_likelihood(X, n_samples=10, random_state=s).mean() for s in range(8)])
+    k100 = np.mean([vae.log_likelihood(X, n_samples=100, random_state=s).mean()
+                    for s in range(3)])
+    assert one < k10 < k100
+    # a row's value does not depend on the rows scored with it
+    assert vae.elbo(X[7:8], random_state=3)[0] == pytest.approx(vae.elbo(X, random_state=3)[7])
+
+
+def test_sampling_is_reproducible_and_in_data_units(vae):
+    a, b = vae.sample(5, random_state=1), vae.sample(5, random_state=1)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, vae.sample(5, random_state=2))
+    assert a.shape == (5, 64) and a.min() >= 0 and a.max() <= 1
+
+
+def test_sample_codes_centre_on_transform_and_interpolate_ends_at_the_rows(vae, digits):
+    X = digits[:3]
+    codes = vae.sample_codes(X, n_samples=4000, random_state=0)
+    assert codes.shape == (4000, 3, 6)
+    np.testing.assert_allclose(codes.mean(axis=0), vae.transform(X), atol=0.05)
+    assert vae.sample_codes(X).shape == (3, 6)
+    path = vae.interpolate(X[0], X[1], n_steps=5)
+    assert path.shape == (5, 64)
+    np.testing.assert_allclose(path[0], vae.reconstruct(X[:1])[0], atol=1e-5)
+    np.testing.assert_allclose(path[-1], vae.reconstruct(X[1:2])[0], atol=1e-5)
+
+
+def test_kl_per_unit_flags_units_the_prior_swallowed(digits):
+    # 20 code units for 64 pixels: some units collapse onto the prior, others carry the digit
+    model = aekit.Autoencoder(n_components=20, hidden_layer_sizes=(64,), loss="bce",
+                              constraints=(Variational(),), max_iter=60, batch_size=64,
+                              random_state=0).fit(digits)
+    kl = model.kl_per_unit(digits)
+    assert kl.shape == (20,) and (kl >= 0).all()
+    assert (kl < 0.01).any() and (kl > 0.1).any()
+
+
+def test_mse_likelihood_is_a_density_in_the_data_units(digits):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 8)) @ rng.normal(size=(8, 8))
+    params = dict(n_components=3, hidden_layer_sizes=(16,), scaling="standard",
+                  constraints=(Variational(),), max_iter=5, random_state=0)
+    small = aekit.Autoencoder(**params).fit(X)
+    large = aekit.Autoencoder(**params).fit(10 * X)  # the same network sees the same inputs
+    shift = small.elbo(X, random_state=0) - large.elbo(10 * X, random_state=0)
+    np.testing.assert_allclose(shift, 8 * math.log(10), rtol=1e-4)
+
+
+def test_images_come_back_as_images(digits):
+    images = digits.reshape(-1, 1, 8, 8)
+    conv = aekit.ConvAutoencoder(n_components=4, loss="bce", constraints=(Variational(),),
+                                 max_iter=2, random_state=0).fit(images)
+    assert conv.sample(3, random_state=0).shape == (3, 1, 8, 8)
+    assert conv.interpolate(images[0], images[1], n_steps=4).shape == (4, 1, 8, 8)
+    assert (conv.elbo(images[:10], random_state=0) <= 0).all()
+
+
+def test_plain_models_have_no_variational_methods(digits):
+    plain = aekit.Autoencoder(n_components=4, max_iter=2, random_state=0).fit(digits)
+    assert not hasattr(plain, "elbo") and not hasattr(plain, "sample")
+    with pytest.raises(AttributeError, match=r"constraints=\(aekit.Variational\(\),\)"):
+        plain.log_likelihood(digits)
+
+
+@pytest.mark.parametrize("other, message", [(aekit.TopK(2), "Only one constraint may shape"),
+                                            (aekit.KLSparsity(), "different code activations")])
+def test_meaningless_combinations_are_refused(digits, other, message):
+    model = aekit.Autoencoder(n_components=4, constraints=(Variational(), other), max_iter=1)
+    with pytest.raises(ValueError, match=message):
+        model.fit(digits)
+
+
+def test_composes_with_noise_and_survives_a_model_file(digits, tmp_path):
+    model = aekit.Autoencoder(n_components=4, loss="bce", max_iter=3, random_state=0,
+                              constraints=(aekit.GaussianNoise(0.1), Variational(0.5))).fit(digits)
+    again = aekit.Autoencoder(n_components=4, loss="bce", max_iter=3, random_state=0,
+                              constraints=(aekit.GaussianNoise(0.1), Variational(0.5))).fit(digits)
+    np.testing.assert_array_equal(model.transform(digits), again.transform(digits))  # seeded
+    model.save(tmp_path / "vae.aekit")
+    loaded = aekit.load(tmp_path / "vae.aekit")
+    np.testing.assert_array_equal(loaded.transform(digits), model.transform(digits))
+    np.testing.assert_array_equal(loaded.elbo(digits, random_state=0),
+                                  model.elbo(digits, random_state=0))
+
+
+def test_detector_scores_by_elbo_and_likelihood():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 6)) @ rng.normal(size=(6, 12))
+    X[:20] += rng.normal(0, 3, size=(20, 12))
+    y = np.r_[np.ones(20), np.zeros(980)]
+    for score in ("elbo", "log_likelihood"):
+        det = aekit.OutlierDetector(anomaly_score=score, random_state=0).fit(X)
+        assert any(isinstance(c, Variational) for c in det.estimators_[0].constraints)
+        s = -det.score_samples(X)
+        assert roc_auc_score(y, s) > 0.95
+        assert -det.score_samples(X[3:4])[0] == pytest.approx(s[3])
+    with pytest.raises(ValueError, match="needs a variational autoencoder"):
+        aekit.OutlierDetector(aekit.Autoencoder(), anomaly_score="elbo").fit(X)
+
+
+def test_cli_variational(tmp_path, digits, capsys):
+    import pandas as pd
+
+    from aekit.cli import main
+
+    data = tmp_path / "d.csv"
+    pd.DataFrame(digits[:400]).add_prefix("p").to_csv(data, index=False)
+    model = tmp_path / "m.aekit"
+    assert main(["fit", str(data), "-o", str(model), "--variational", "--beta", "0.5",
+                 "--epochs", "3", "--quiet"]) == 0
+    det = aekit.load(model)
+    assert det.anomaly_score_ == "elbo"
+    assert Variational(0.5) in det.estimators_[0].constraints
+    report = tmp_path / "r.html"
+    assert main(["report", str(model), str(data), "-o", str(report), "--quiet"]) == 0
+    page = report.read_text()
+    assert "Variational code" in page and "KL, nats" in page
+    assert main(["fit", str(data), "-o", str(model), "--beta", "2"]) == 2
+    assert main(["fit", str(data), "-o", str(model), "--variational", "--sparsity", "topk"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "--variational too" in err[-2] and "cannot shape it" in err[-1]
