@@ -34,6 +34,7 @@ _EXPORTS = {
     "ParquetSource": "aekit.io",
     "ImageFolderSource": "aekit.io",
     "open_source": "aekit.io",
+    "random_patches": "aekit.io",
     "OutlierDetector": "aekit.estimators",
     "SequenceAutoencoder": "aekit.estimators",
     "TimeSeriesDetector": "aekit.estimators",
@@ -88,4 +89,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         TimeSeriesDetector,
     )
     from .export import export_onnx
-    from .io import ImageFolderSource, NpySource, ParquetSource, open_source
+    from .io import ImageFolderSource, NpySource, ParquetSource, open_source, random_patches

@@ -75,6 +75,10 @@ def _detector_input(data):
 def fit_command(args, progress: bool) -> str:
     o = resolve_options(args)
     check_output(args.output, [args.data, args.config], example="model.aekit")
+    if o["patch"] is not None:
+        from .photos import fit_photos
+
+        return fit_photos(args, o, progress)
     data = _read(args, options=o)
     if o["window"] is not None:
         from .series import fit_series
@@ -117,6 +121,10 @@ def load_model(path, command: str = ""):
     model = load(path)
     if isinstance(model, AutoencoderImputer):
         raise DataFileError(f"{path} is an imputer (aekit impute); give a model from aekit fit.")
+    if command in ("encode", "score") and getattr(model, "code", None) == "spatial" and (
+            (getattr(model, "metadata_", None) or {}).get("data_kind") == "photos"):
+        raise DataFileError(f"{path} was trained on patches of photos (aekit fit --patch); "
+                            f"it denoises whole images (aekit denoise), it has no {command}.")
     if command in ("encode", "denoise") and hasattr(model, "window_"):
         raise DataFileError(f"{path} is a time-series detector; it scores series (aekit score, "
                             f"aekit report), it has no {command} of its own.")
@@ -228,7 +236,7 @@ def score_command(args, progress: bool) -> str:
                  example="scores.csv")
     if args.top < 1:
         raise ValueError(f"--top must be at least 1; got {args.top}.")
-    model = load_model(args.model)
+    model = load_model(args.model, "score")
     _threads(model, args)
     data = _read_for_model(args, model)
     from .series import SCORE_COLUMNS, is_series_model, score_series
@@ -282,6 +290,10 @@ def denoise_command(args, progress: bool) -> str:
 
     model = load_model(args.model, "denoise")
     _threads(model, args)
+    from .photos import denoise_photos, is_photo_model
+
+    if is_photo_model(model):
+        return denoise_photos(args, model)
     if _holds_images(args.data):
         check_output(args.output, [args.data, args.model], folder=True)
     else:

@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "validation_fraction": None, "device": "auto", "seed": 0, "contamination": None,
     "id_column": [], "exclude": [], "categorical": [], "checkpoint": None, "threads": None,
     "window": None, "stride": None, "time_column": None, "variational": False, "beta": None,
+    "patch": None, "patches": None,
 }
 KINDS = ("auto", "dense", "conv", "stacked", "stacked-conv")
 NOISES = {"gaussian": "gaussian_noise", "salt_and_pepper": "salt_and_pepper_noise",
@@ -121,6 +122,17 @@ def check_options(o: dict[str, Any]) -> None:
           f"--variational draws a Gaussian code; --sparsity {o['sparsity']} cannot shape it "
           "(use --sparsity l1, or drop one of them).")
     _check_series_options(o)
+    _need(o["patches"] is None or o["patch"] is not None, "--patches needs --patch P too.")
+    if o["patch"] is not None:
+        _need(isinstance(o["patch"], int) and o["patch"] >= 4,
+              f"--patch must be a whole number >= 4 (pixels); got {o['patch']!r}.")
+        _need(o["patches"] is None or (isinstance(o["patches"], int) and o["patches"] >= 16),
+              f"--patches must be a whole number >= 16; got {o['patches']!r}.")
+        for key in ("window", "checkpoint", "sparsity", "hidden"):
+            _need(o[key] is None, f"--{key} does not go with --patch (a spatial-code "
+                                  "convolutional model trained on patches).")
+        _need(not o["variational"], "--variational does not go with --patch.")
+        _need(o["kind"] in ("auto", "conv"), "--patch trains a conv model; drop --kind.")
     hidden = o["hidden"]
     if isinstance(hidden, str):
         try:

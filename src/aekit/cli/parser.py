@@ -23,6 +23,10 @@ def add_fit(sub, add_common, add_columns) -> None:
                      help="a variational autoencoder (aekit.Variational), rows scored by their "
                      "negative ELBO")
     fit.add_argument("--beta", type=float, help="KL weight of --variational (default 1: the ELBO)")
+    fit.add_argument("--patch", type=int, metavar="P",
+                     help="photos of any size: train a spatial-code conv model on random PxP "
+                     "patches of the folder's images (aekit denoise then runs it on whole images)")
+    fit.add_argument("--patches", type=int, metavar="N", help="patches to draw (default 4000)")
     fit.add_argument("--loss", help="mse (default) or bce")
     fit.add_argument("--epochs", type=int,
                      help="maximum epochs (default: a budget of about 4,000 gradient steps, "

@@ -14,6 +14,7 @@ from ..io import is_source, open_source
 from ..nn import ACTIVATIONS, AutoencoderNet, ConvDecoder, ConvEncoder
 from ..saving import register_estimator
 from .base import BaseAutoencoder
+from .conv_spatial import SpatialCodeMixin
 from .runtime import resolve_device
 from .scaling import Scaler
 from .state import as_count, as_counts, as_curves
@@ -34,7 +35,7 @@ def _ndim(X) -> int | None:
 
 
 @register_estimator
-class ConvAutoencoder(BaseAutoencoder):
+class ConvAutoencoder(SpatialCodeMixin, BaseAutoencoder):
     """A convolutional autoencoder for images: ``(C, H, W) -> convs -> n_components -> (C, H, W)``.
 
     Every encoder level is a stride-2 convolution that halves height and width (28x28 -> 14x14 ->
@@ -51,7 +52,18 @@ class ConvAutoencoder(BaseAutoencoder):
     Parameters
     ----------
     n_components : int or None, default=None
-        Size of the code. None: ``max(1, min(32, n_features // 2))``.
+        Size of the code. None: ``max(1, min(32, n_features // 2))``. With ``code="spatial"``:
+        the channels of the code map (None: half the input's size, ``C * 4^L / 2``).
+    code : {"dense", "spatial"}, default="dense"
+        "dense": a vector of ``n_components`` units (dimensionality reduction, t-SNE).
+        "spatial": the encoder keeps a small feature map, ``(n_components, H / 2^L, W / 2^L)``
+        for L = ``len(conv_channels)`` levels, and the decoder upsamples by resize-convolutions
+        (no transposed convolutions, no checkerboard); detail survives, and the model is fully
+        convolutional, so ``reconstruct_image`` (and ``reconstruct`` of 4-D images of another
+        size) runs it on photos of any size, trained on patches (``aekit.io.random_patches``).
+        ``transform`` gives the map flattened (``n_components_`` = its size) and
+        ``inverse_transform`` takes it back. Constraints that shape the code (``TopK``,
+        ``Variational``) and ``pretraining`` need ``code="dense"``.
     image_shape : tuple of int or None, default=None
         ``(channels, height, width)`` (or ``(height, width)`` for one channel) of the flattened
         rows of a 2-D X (for 4-D X, if given, it must match). None with 2-D X: a square one-channel
@@ -140,6 +152,7 @@ class ConvAutoencoder(BaseAutoencoder):
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "pretraining": [StrOptions({"greedy"}), None],
+        "code": [StrOptions({"dense", "spatial"})],
     }
     sample_kind = "image"
     _fitted_schema = {"image_shape_": as_counts, "input_ndim_": as_count,
@@ -149,6 +162,7 @@ class ConvAutoencoder(BaseAutoencoder):
         self,
         n_components=None,
         *,
+        code="dense",
         image_shape=None,
         conv_channels=(32, 64),
         kernel_size=3,
@@ -175,6 +189,7 @@ class ConvAutoencoder(BaseAutoencoder):
         resume=False,
     ):
         self.n_components = n_components
+        self.code = code
         self.image_shape = image_shape
         self.conv_channels = conv_channels
         self.kernel_size = kernel_size
@@ -285,6 +300,9 @@ class ConvAutoencoder(BaseAutoencoder):
         k = self.n_components
         self.n_components_ = int(k) if k is not None else max(1, min(32, n_features // 2))
         channels = tuple(self.conv_channels)
+        if self.code == "spatial":
+            self._resolve_spatial_code(channels)
+            return
         if not all(isinstance(c, Integral) and not isinstance(c, bool) and c > 0
                    for c in channels):
             raise ValueError(
@@ -298,12 +316,15 @@ class ConvAutoencoder(BaseAutoencoder):
         bottleneck: nn.Module | None,
     ) -> AutoencoderNet:
         shape, channels, k = self.image_shape_, self.conv_channels_, int(self.kernel_size)
-        width = self.n_components_ if bottleneck is None else bottleneck.encoder_width(
-            self.n_components_)
-        encoder = ConvEncoder(shape, channels, width, k, self.activation, code_activation)
-        decoder = ConvDecoder(self.n_components_, shape, channels, k, self.activation,
-                              output_activation)
-        module = AutoencoderNet(encoder, decoder, bottleneck)
+        if self.code == "spatial":
+            module = self._spatial_module(code_activation, output_activation, bottleneck)
+        else:
+            width = self.n_components_ if bottleneck is None else bottleneck.encoder_width(
+                self.n_components_)
+            encoder = ConvEncoder(shape, channels, width, k, self.activation, code_activation)
+            decoder = ConvDecoder(self.n_components_, shape, channels, k, self.activation,
+                                  output_activation)
+            module = AutoencoderNet(encoder, decoder, bottleneck)
         # channels-last runs the convolutions 15-25% faster on CPU (oneDNN); MPS lacks it
         device = resolve_device(self.device, type(self).__name__)
         fast = device.type in ("cpu", "cuda")
@@ -319,7 +340,12 @@ class ConvAutoencoder(BaseAutoencoder):
         return flat.reshape(flat.shape[0], *self.image_shape_)
 
     def reconstruct(self, X):
-        """The model's reconstruction of X, in X's layout (4-D in, 4-D out; 2-D in, 2-D out)."""
+        """The model's reconstruction of X, in X's layout (4-D in, 4-D out; 2-D in, 2-D out).
+
+        A spatial-code model also takes 4-D images of another size (see ``reconstruct_image``).
+        """
+        if self._other_size(X):
+            return np.stack([self.reconstruct_image(image) for image in np.asarray(X)])
         images = _ndim(X) == 4 or (is_source(X) and open_source(X).image_shape is not None)
         recon = super().reconstruct(X)
         return self._as_images(recon) if images else recon

@@ -8,6 +8,7 @@ checked. Image files follow ``aekit.io.images``' rules. Model files are ``aekit.
 from ..errors import DataFileError, ModelFileError
 from .image_folder import ImageFolderSource
 from .parquet import ParquetSource
+from .patches import random_patches
 from .sources import ArraySource, NpySource, RowSource, is_source, open_source
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "RowSource",
     "is_source",
     "open_source",
+    "random_patches",
 ]

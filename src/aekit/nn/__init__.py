@@ -5,6 +5,7 @@ from .autoencoder import AutoencoderNet
 from .bottleneck import Bottleneck, TopKCode, VariationalCode
 from .conv import ConvDecoder, ConvEncoder, init_conv_
 from .dense import DenseDecoder, DenseEncoder, init_linear_
+from .spatial import SpatialDecoder, SpatialEncoder
 from .tied import TiedDenseDecoder, TiedLinear
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "ConvEncoder",
     "DenseDecoder",
     "DenseEncoder",
+    "SpatialDecoder",
+    "SpatialEncoder",
     "TiedDenseDecoder",
     "TiedLinear",
     "TopKCode",
