@@ -177,3 +177,20 @@ def test_the_readme_example_runs(wine, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), {})
     assert "threshold" in capsys.readouterr().out
+
+
+def test_variational_and_spatial_models_export(tmp_path):
+    images = (load_digits().data / 16).astype(np.float32)
+    vae = aekit.Autoencoder(6, loss="bce", constraints=(aekit.Variational(),), max_iter=2,
+                            random_state=0).fit(images)
+    aekit.export_onnx(vae, tmp_path / "vae.onnx")
+    out, _ = run(tmp_path / "vae.onnx", images[:50])
+    close(out["codes"], vae.transform(images[:50]))  # the mean code, as transform
+    spatial = aekit.ConvAutoencoder(code="spatial", max_iter=1, random_state=0).fit(
+        images.reshape(-1, 1, 8, 8))
+    aekit.export_onnx(spatial, tmp_path / "sp.onnx")
+    out, _ = run(tmp_path / "sp.onnx", images[:50].reshape(-1, 1, 8, 8))
+    close(out["reconstruction"], spatial.reconstruct(images[:50].reshape(-1, 1, 8, 8)))
+    detector = aekit.OutlierDetector(anomaly_score="elbo", random_state=0).fit(images)
+    with pytest.raises(ExportError, match="codes drawn at random"):
+        aekit.export_onnx(detector, tmp_path / "d.onnx")

@@ -81,6 +81,12 @@ def test_elbo_is_a_bound_that_importance_sampling_tightens(vae, digits):
     assert vae.elbo(X[7:8], random_state=3)[0] == pytest.approx(vae.elbo(X, random_state=3)[7])
 
 
+def test_files_are_refused_with_what_to_do(vae, tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((3, 64), np.float32))
+    with pytest.raises(TypeError, match="load the file first"):
+        vae.elbo(tmp_path / "x.npy")
+
+
 def test_sampling_is_reproducible_and_in_data_units(vae):
     a, b = vae.sample(5, random_state=1), vae.sample(5, random_state=1)
     np.testing.assert_array_equal(a, b)

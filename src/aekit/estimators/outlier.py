@@ -106,7 +106,7 @@ class OutlierDetector(MembersMixin, ScoringMixin, ExplanationMixin, ThresholdMix
     trim : "auto" or float in [0, 0.5), default="auto"
         The training rows hold the outliers: after training, each default member (``estimator``
         None) trains for half as many epochs again on the rows it reconstructs best, leaving
-        out this share of the worst. "auto": 0.05, or 0 for images (data in [0, 1] with at
+        out this share of the worst. "auto": 0.1, or 0 for images (data in [0, 1] with at
         least 256 features, where it was not measured). Chosen by the held-out-datasets protocol
         of ``benchmarks/bench_detector_design.py``. In-memory data only: a fit streamed from
         disk does not trim.
@@ -307,7 +307,7 @@ class OutlierDetector(MembersMixin, ScoringMixin, ExplanationMixin, ThresholdMix
         else:
             template = self._default_estimator(n_train, n_features, image_like)
         template = self._variational_template(template)
-        trim = (0.0 if image_like else 0.05) if self.trim == "auto" else float(self.trim)
+        trim = (0.0 if image_like else 0.1) if self.trim == "auto" else float(self.trim)
         self.estimators_ = []
         for m in range(self.n_estimators):
             member = self._member(template, m, rng)

@@ -76,6 +76,13 @@ class VariationalMixin:
 
     # ------------------------------------------------------------------ helpers
     def _network_rows(self, X) -> Tensor:
+        import os
+
+        from ..io import is_source
+
+        if isinstance(X, (str, os.PathLike)) or is_source(X):
+            raise TypeError("The variational methods take data in memory (an array); load the "
+                            "file first, e.g. np.load(path), or a chunk of it at a time.")
         rows = self._check_X(X, reset=False)
         return self._network_input(np.asarray(rows))
 
