@@ -377,3 +377,16 @@ def test_default_detector_beats_pca_one_class_mnist_digit_8():
     pca = PCA(n_components=0.9, random_state=0).fit(X_8)
     residual = ((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2).sum(axis=1)
     assert ours > roc_auc_score(outlier, residual) + 0.03  # measured: 0.924 against 0.840
+
+
+def test_standard_scaling_centres_on_the_mean_and_scores_alike_in_any_unit():
+    rng = np.random.default_rng(0)
+    X = rng.normal(5.0, 3.0, size=(400, 6)) @ rng.normal(size=(6, 6))
+    det = aekit.OutlierDetector(scaling="standard", validation_fraction=None,
+                                random_state=0).fit(X)  # statistics of all the rows
+    assert det.scaling_ == "standard"
+    np.testing.assert_allclose(det.preprocess(X).mean(axis=0), 0, atol=1e-4)
+    np.testing.assert_allclose(det.preprocess(X).std(axis=0), 1, atol=1e-4)
+    scaled = aekit.OutlierDetector(scaling="standard", validation_fraction=None,
+                                   random_state=0).fit(1000 * X)
+    np.testing.assert_allclose(scaled.score_samples(1000 * X), det.score_samples(X), rtol=1e-3)

@@ -42,7 +42,7 @@ from .runtime import make_generator, resolve_device, seed_from_random_state
 from .table import TableEncoder
 from .table_mode import has_gaps, has_text, table_frame
 
-_SCALINGS = ("auto", "robust", "none")
+_SCALINGS = ("auto", "robust", "standard", "none")
 _SCORES = ("auto", "combined", "reconstruction", "knn", "all", "elbo", "log_likelihood")
 
 
@@ -96,11 +96,13 @@ class OutlierDetector(MembersMixin, ScoringMixin, ExplanationMixin, ThresholdMix
         ``estimator`` must have it. "auto": "reconstruction" for data in [0, 1] with at least
         256 features (images: the codes of other images often lie among the training codes,
         and the code distance hurts there), "combined" otherwise.
-    scaling : {"auto", "robust", "none"}, default="auto"
+    scaling : {"auto", "robust", "standard", "none"}, default="auto"
         Scaling applied before the autoencoder sees the data (its own ``scaling`` comes after):
         "robust" subtracts each feature's median and divides by its interquartile range / 1.349,
-        so the outliers in the training data do not set the scale. "auto": "none" for data in
-        [0, 1] with at least 256 features (images), "robust" otherwise.
+        so the outliers in the training data do not set the scale; "standard" subtracts the mean
+        and divides by the standard deviation (on a table with text or gaps: each column's
+        own). "auto": "none" for data in [0, 1] with at least 256 features (images), "robust"
+        otherwise.
     n_estimators : int, default=1
         Number of autoencoders trained with different seeds; their scores are averaged.
     trim : "auto" or float in [0, 0.5), default="auto"
@@ -291,6 +293,11 @@ class OutlierDetector(MembersMixin, ScoringMixin, ExplanationMixin, ThresholdMix
             self.anomaly_score_ = "reconstruction" if image_like else "combined"
         if self.scaling_ == "robust" and not self.table_mode_:
             self._scale_center, self._scale_spread = thresholds.robust_scaler(sample)
+        elif self.scaling_ == "standard" and not self.table_mode_:
+            self._scale_center = np.asarray(sample, dtype=np.float64).mean(axis=0)
+            spread = np.asarray(sample, dtype=np.float64).std(axis=0)
+            spread[~(spread > 1e-12)] = 1.0
+            self._scale_spread = spread
         else:
             self._scale_center = np.zeros(n_features)
             self._scale_spread = np.ones(n_features)
