@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from aekit.datasets import load_digits
+from cli_helpers import run_here
 
 AEKIT = shutil.which("aekit")
 
@@ -244,23 +245,6 @@ def test_fit_stream_reads_parquet_with_an_id_column_and_an_image_folder(files):
     assert bad.returncode == 2 and "convert it once to Parquet" in bad.stderr
 
 
-def run_here(*args, cwd):
-    """The command line in this process (``aekit.cli.main``): for tests that run many
-    commands, without a torch import per command (the console script is tested above)."""
-    import contextlib
-    import os
-    from types import SimpleNamespace
-
-    from aekit.cli import main
-
-    out, err, before = io.StringIO(), io.StringIO(), os.getcwd()
-    os.chdir(cwd)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main([str(a) for a in args])
-    finally:
-        os.chdir(before)
-    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,11 @@ Every case names its number in the issue. "One line" means: exit code 2 and a si
 ``aekit: error: ...`` line on stderr that names the problem; nothing the user had is lost.
 """
 
-import contextlib
-import io
 import os
 import subprocess
 import sys
 import zlib
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -19,20 +16,12 @@ import pytest
 from PIL import Image
 
 import aekit
-from aekit.cli import main
+from cli_helpers import run_here
 
 FIT = ("--epochs", "2", "--quiet")
 
 
-def run(*args, cwd):
-    out, err, before = io.StringIO(), io.StringIO(), os.getcwd()
-    os.chdir(cwd)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main([str(a) for a in args])
-    finally:
-        os.chdir(before)
-    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+run = run_here  # the command line in this process (cli_helpers)
 
 
 def one_line(out, pattern):

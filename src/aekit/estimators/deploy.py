@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import Tensor, nn
 
 from ..errors import AekitError
+from ..training import elementwise_loss
 
 AUTOENCODER_OUTPUTS = ("codes", "reconstruction", "error")
 DETECTOR_OUTPUTS = ("score", "flag", "feature_errors")
@@ -38,14 +39,6 @@ class ExportError(AekitError, ValueError):
 
 def _buffer(values) -> Tensor:
     return torch.as_tensor(np.asarray(values, dtype=np.float32))
-
-
-def _entry_loss(x_hat: Tensor, x: Tensor, loss: str) -> Tensor:
-    """The estimators' per-entry loss (``aekit.training.elementwise_loss``) in float32."""
-    if loss == "mse":
-        return (x_hat - x).pow(2)
-    p, target = x_hat.clamp(1e-7, 1 - 1e-7), x.clamp(0, 1)
-    return -(target * torch.log(p) + (1 - target) * torch.log1p(-p))
 
 
 class _Network(nn.Module):
@@ -76,7 +69,7 @@ class _Network(nn.Module):
         scaled = (rows - self.offset) / self.factor
         x_hat, code = self.net(scaled.reshape(n, *self.sample_shape))
         flat = x_hat.reshape(n, -1)
-        return code, flat, _entry_loss(flat, scaled, self.loss)
+        return code, flat, elementwise_loss(flat, scaled, self.loss)
 
 
 class AutoencoderGraph(nn.Module):

@@ -35,6 +35,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import Tensor
 
+from ..constraints import kl_gaussian
 from ..training.runtime import torch_threads
 from .runtime import make_generator, seed_from_random_state
 
@@ -128,7 +129,7 @@ class VariationalMixin:
                         w = log_px + (log_pz - log_qz).double().cpu()
                         bound = torch.logsumexp(w, dim=0) - math.log(n_samples)
                     else:
-                        kl = 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(-1)
+                        kl = kl_gaussian(mean, log_var).sum(-1)
                         bound = log_px.mean(0) - kl.double().cpu()
                     out[start:start + x.shape[0]] = bound.numpy()
         finally:
@@ -170,8 +171,6 @@ class VariationalMixin:
 
         Units near 0 (below about 0.01) carry no information about x: the prior swallowed them
         ("posterior collapse")."""
-        from ..constraints import kl_gaussian
-
         x = self._network_rows(X)
         kl = self._map(lambda b: kl_gaussian(*self._posterior(b)), x)
         return kl.double().mean(dim=0).numpy()
