@@ -15,7 +15,7 @@ hidden layer, sigmoid output); batches of 128, Adam at 1e-3, 30 epochs; seed 0.
 Both are evaluated by the same code here on the held-out images: -ELBO (mean over 10 draws of
 z per image) and the IWAE-50 negative log-likelihood, in nats per image; and aekit's own
 ``elbo``/``log_likelihood`` are printed beside them. Fit times are wall-clock, in the same run,
-on torch's default threads.
+on torch's default threads, after one untimed warm-up epoch of each.
 
 Run::
 
@@ -115,31 +115,40 @@ def main(argv=None) -> int:
     train, held = X[:8000], X[8000:]
     t_train, t_held = torch.from_numpy(train), torch.from_numpy(held)
 
+    # one untimed epoch of each on 1,280 images first: both timings are then of warm kernels
+    # (oneDNN's first bf16/AMX and float32 primitives cost about 1 s, once per process)
+    train_reference(t_train[:1280], 1, args.seed)
+    aekit.Autoencoder(20, hidden_layer_sizes=(400,), loss="bce",
+                      constraints=(aekit.Variational(),), batch_size=128, max_iter=1,
+                      random_state=args.seed).fit(train[:1280])
     ref, ref_seconds = train_reference(t_train, args.epochs, args.seed)
     ref.eval()
     ref_elbo, ref_nll = evaluate(ref.encode, ref.decode, t_held)
 
-    model = aekit.Autoencoder(20, hidden_layer_sizes=(400,), loss="bce",
-                              constraints=(aekit.Variational(),), batch_size=128,
-                              learning_rate_init=1e-3, max_iter=args.epochs,
-                              random_state=args.seed)
-    start = time.perf_counter()
-    model.fit(train)
-    ae_seconds = time.perf_counter() - start
-    net = model.module_.float().eval()
-    ae_elbo, ae_nll = evaluate(lambda x: net.bottleneck.split(net.encoder(x)), net.decode,
-                               t_held)
-    own_elbo = -model.elbo(held, n_samples=10, random_state=0).mean()
-    own_nll = -model.log_likelihood(held, n_samples=50, random_state=0).mean()
-
     rows = [["pytorch/examples VAE, plain loop", f"{ref_elbo:.2f}", f"{ref_nll:.2f}", "",
-             f"{ref_seconds:.1f}", "1.00x"],
-            [f"aekit Variational (precision {model.precision_})", f"{ae_elbo:.2f}",
-             f"{ae_nll:.2f}", f"{own_elbo:.2f} / {own_nll:.2f}", f"{ae_seconds:.1f}",
-             f"{ref_seconds / ae_seconds:.2f}x"]]
+             f"{ref_seconds:.1f}", "1.00x"]]
+    # "auto": this CPU's default; "float32": the path CPUs without AVX512-BF16 (AVX2) take
+    for precision in ("auto", "float32"):
+        model = aekit.Autoencoder(20, hidden_layer_sizes=(400,), loss="bce",
+                                  constraints=(aekit.Variational(),), batch_size=128,
+                                  learning_rate_init=1e-3, max_iter=args.epochs,
+                                  random_state=args.seed, precision=precision)
+        start = time.perf_counter()
+        model.fit(train)
+        ae_seconds = time.perf_counter() - start
+        net = model.module_.float().eval()
+        ae_elbo, ae_nll = evaluate(lambda x, net=net: net.bottleneck.split(net.encoder(x)),
+                                   net.decode, t_held)
+        own_elbo = -model.elbo(held, n_samples=10, random_state=0).mean()
+        own_nll = -model.log_likelihood(held, n_samples=50, random_state=0).mean()
+        rows.append([f"aekit Variational (precision={precision!r}: {model.precision_})",
+                     f"{ae_elbo:.2f}", f"{ae_nll:.2f}", f"{own_elbo:.2f} / {own_nll:.2f}",
+                     f"{ae_seconds:.1f}", f"{ref_seconds / ae_seconds:.2f}x"])
+        if precision == "auto":
+            gap = 100 * (ae_elbo - ref_elbo) / ref_elbo
     print(format_table(["model", "held-out -ELBO", "IWAE-50 -log p", "aekit's own elbo / "
                         "log_likelihood", "fit s", "speed vs reference"], rows))
-    print(f"-ELBO gap: {100 * (ae_elbo - ref_elbo) / ref_elbo:+.2f}% (target: within +1%)")
+    print(f"-ELBO gap (precision 'auto'): {gap:+.2f}% (target: within +1%)")
     return 0
 
 

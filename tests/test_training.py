@@ -120,3 +120,38 @@ def test_callbacks_can_stop_training():
                    TrainingConfig(max_iter=50), generator=torch.Generator().manual_seed(0),
                    callbacks=[StopAt2()])
     assert result.n_iter == 2
+
+
+def test_bce_training_loss_is_taken_on_the_logits_and_equals_bce_of_the_sigmoid_output():
+    """The fused binary_cross_entropy_with_logits path gives the sigmoid + BCE loss (and its
+    gradients), and is used only where the output IS the sigmoid's (a crop after it falls
+    back to the plain formula, with the same value)."""
+    from aekit.nn import ConvDecoder, ConvEncoder
+
+    x = _data()
+    net = AutoencoderNet(DenseEncoder(6, [4], 2),
+                         DenseDecoder(2, [4], 6, output_activation="sigmoid"))
+    net.reset_parameters(torch.Generator().manual_seed(0))
+    objective = ReconstructionObjective("bce")
+    fused = objective.forward_and_loss(net, x, None)
+    fused.backward()
+    grads = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    plain = objective.batch_loss(net(x)[0], x)
+    plain.backward()
+    assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
+    for g, p in zip(grads, net.parameters()):
+        torch.testing.assert_close(g, p.grad, rtol=1e-5, atol=1e-7)
+    # saturated outputs: the clamped sigmoid formula is capped, the logits are exact
+    with torch.no_grad():
+        net.decoder.layers[-2].bias.fill_(40.0)
+    zeros = torch.zeros(4, 6)
+    assert objective.forward_and_loss(net, zeros, None).item() > 6 * 30  # about 6 * 40 nats
+    # odd image sizes: the conv decoder crops after the sigmoid, so the output is not the
+    # sigmoid's tensor and the plain formula is used; the value is the same either way
+    images = torch.rand(3, 1, 7, 7)
+    conv = AutoencoderNet(ConvEncoder((1, 7, 7), [4], 3),
+                          ConvDecoder(3, (1, 7, 7), [4], output_activation="sigmoid"))
+    conv.reset_parameters(torch.Generator().manual_seed(0))
+    assert objective.forward_and_loss(conv, images, None).item() == pytest.approx(
+        objective.batch_loss(conv(images)[0], images).item(), rel=1e-5)

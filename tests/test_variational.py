@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 
 import aekit
 from aekit.constraints import Variational, kl_gaussian
@@ -202,3 +204,37 @@ def test_cli_variational(tmp_path, digits, capsys):
     assert main(["fit", str(data), "-o", str(model), "--variational", "--sparsity", "topk"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "--variational too" in err[-2] and "cannot shape it" in err[-1]
+
+
+def test_composes_with_tied_weights_greedy_pretraining_streaming_checkpoints_and_sequences(
+        digits, tmp_path):
+    params = dict(n_components=4, hidden_layer_sizes=(32,), loss="bce", max_iter=3,
+                  random_state=0, constraints=(Variational(),))
+    tied = aekit.Autoencoder(tied_weights=True, **params).fit(digits)
+    last = tied.module_.encoder.linears()[-1]  # 32 -> 8 (4 means, 4 log-variances)
+    first = tied.module_.decoder.linears()[0]  # 4 -> 32: the means' rows, transposed
+    assert tuple(last.weight.shape) == (8, 32) and tuple(first.weight.shape) == (32, 4)
+    assert first.weight.data_ptr() == last.weight.data_ptr()  # shared storage, not a copy
+    assert (tied.elbo(digits[:20], random_state=0) <= 0).all()
+    greedy = aekit.Autoencoder(pretraining="greedy", **params).fit(digits)
+    assert (greedy.elbo(digits[:20], random_state=0) <= 0).all()
+    in_memory = aekit.Autoencoder(**params).fit(digits)
+    np.save(tmp_path / "digits.npy", digits)
+    streamed = aekit.Autoencoder(**params).fit(tmp_path / "digits.npy")  # read in chunks
+    np.testing.assert_allclose(streamed.transform(digits), in_memory.transform(digits),
+                               rtol=1e-4, atol=1e-5)
+    halfway = aekit.Autoencoder(**{**params, "max_iter": 2},
+                                checkpoint_dir=tmp_path / "ck").fit(digits)
+    resumed = aekit.Autoencoder(**params, checkpoint_dir=tmp_path / "ck", resume=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        resumed.fit(digits)  # continues from the checkpoint of epoch 2
+    assert halfway.n_iter_ == 2 and resumed.n_iter_ == 3
+    np.testing.assert_allclose(resumed.transform(digits), in_memory.transform(digits),
+                               rtol=1e-4, atol=1e-5)
+    rng = np.random.default_rng(0)
+    waves = np.stack([np.sin(np.linspace(0, 6, 64) + p) for p in rng.uniform(0, 6, 200)])
+    seq = aekit.SequenceAutoencoder(4, constraints=(Variational(),), max_iter=2,
+                                    random_state=0).fit(waves.astype(np.float32))
+    assert seq.sample(2, random_state=0).shape == (2, 64)
+    assert np.isfinite(seq.elbo(waves[:5], random_state=0)).all()

@@ -259,13 +259,14 @@ class Autoencoder(BaseAutoencoder):
         n_outputs = n_features if table is None else table.n_outputs
         encoder = DenseEncoder(n_features, hidden, width, act, code_activation)
         if self.tied_weights:
-            if n_outputs != n_features or width != self.n_components_:
+            if n_outputs != n_features:
                 raise ValueError(
                     "tied_weights=True needs a decoder that mirrors the encoder exactly; X has "
-                    "text or missing values (NaN), whose table encoding has other widths (or the "
-                    "code is variational). Use tied_weights=False, or fill the gaps."
+                    "text or missing values (NaN), whose table encoding has other widths. Use "
+                    "tied_weights=False, or fill the gaps."
                 )
-            decoder = TiedDenseDecoder(encoder, decoder_act, output_activation)
+            decoder = TiedDenseDecoder(encoder, decoder_act, output_activation,
+                                       code_size=self.n_components_)  # variational: the means
         else:
             decoder = DenseDecoder(
                 self.n_components_, list(reversed(hidden)), n_outputs, decoder_act,

@@ -30,19 +30,28 @@ class TiedLinear(nn.Module):
         The layer whose weight is shared; maps ``in_s -> out_s``, so this one maps
         ``out_s -> in_s``.
     bias : bool, default=True
+    in_features : int or None, default=None
+        Use only the first ``in_features`` outputs of ``source`` (rows of its weight): a
+        variational encoder's last layer gives a mean and a log-variance per code unit, and the
+        decoder mirrors the mean's half. None: all of them.
     """
 
-    def __init__(self, source: nn.Linear, bias: bool = True) -> None:
+    def __init__(self, source: nn.Linear, bias: bool = True,
+                 in_features: int | None = None) -> None:
         super().__init__()
         self.__dict__["source"] = source  # not a submodule: the weight belongs to the encoder
-        self.in_features = source.out_features
+        rows = source.out_features if in_features is None else int(in_features)
+        if not 0 < rows <= source.out_features:
+            raise ValueError(f"in_features must be in [1, {source.out_features}]; got {rows}.")
+        self.in_features = rows
         self.out_features = source.in_features
         self.bias = nn.Parameter(torch.zeros(self.out_features)) if bias else None
 
     @property
     def weight(self) -> Tensor:
-        """``source.weight.t()``, a view of the shared storage: (out_features, in_features)."""
-        return self.source.weight.t()
+        """``source.weight[:in_features].t()``, a view of the shared storage:
+        (out_features, in_features)."""
+        return self.source.weight[:self.in_features].t()
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Only the bias: the shared weight is initialised by its owner."""
@@ -69,6 +78,9 @@ class TiedDenseDecoder(nn.Module):
         Activation of the decoder's hidden layers (one name, or one per hidden layer in decoder
         order).
     output_activation : str, default="linear"
+    code_size : int or None, default=None
+        The code's width when the encoder's last layer is wider (a variational encoder gives
+        ``2 * code_size`` units: the decoder mirrors the means). None: that layer's width.
     """
 
     def __init__(
@@ -76,6 +88,7 @@ class TiedDenseDecoder(nn.Module):
         encoder: nn.Module,
         activation: str | Sequence[str] = "relu",
         output_activation: str = "linear",
+        code_size: int | None = None,
     ) -> None:
         super().__init__()
         sources = list(encoder.linears())
@@ -90,10 +103,12 @@ class TiedDenseDecoder(nn.Module):
                     "give one name, or one per hidden layer."
                 )
         layers: list[nn.Module] = []
-        for source, act in zip(reversed(sources), [*hidden_acts, output_activation]):
-            layers += [TiedLinear(source), make_activation(act)]
+        for i, (source, act) in enumerate(zip(reversed(sources),
+                                              [*hidden_acts, output_activation])):
+            layers += [TiedLinear(source, in_features=code_size if i == 0 else None),
+                       make_activation(act)]
         self.layers = nn.Sequential(*layers)
-        self.sizes = tuple([sources[-1].out_features] + [s.in_features for s in reversed(sources)])
+        self.sizes = tuple([layers[0].in_features] + [s.in_features for s in reversed(sources)])
 
     def linears(self) -> list[TiedLinear]:
         return [m for m in self.layers if isinstance(m, TiedLinear)]

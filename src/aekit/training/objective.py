@@ -92,15 +92,51 @@ class ReconstructionObjective:
         x_in = self.corrupt(x, generator)
         kwargs = {"return_extras": True} if isinstance(
             getattr(module, "module", module), AutoencoderNet) else {}  # else: (x_hat, code)
-        if autocast_dtype is None:
-            out = module(x_in, **kwargs)
-        else:
-            with torch.autocast(x.device.type, dtype=autocast_dtype):
+        sigmoid = _final_sigmoid(module) if self.loss == "bce" else None
+        seen: dict[str, Tensor] = {}
+        hook = sigmoid.register_forward_hook(
+            lambda _m, inputs, output: seen.update(logits=inputs[0], output=output)
+        ) if sigmoid is not None else None
+        try:
+            if autocast_dtype is None:
                 out = module(x_in, **kwargs)
+            else:
+                with torch.autocast(x.device.type, dtype=autocast_dtype):
+                    out = module(x_in, **kwargs)
+        finally:
+            if hook is not None:
+                hook.remove()
         x_hat, code, extras = out if len(out) == 3 else (*out, {})
-        loss = self.batch_loss(x_hat, x)
+        logits = _logits_of(x_hat, seen)
+        if logits is not None:  # BCE on the logits: one fused op, exact where sigmoid saturates
+            loss = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+        else:
+            loss = self.batch_loss(x_hat, x)
         if self.penalizers:
             encode = getattr(module, "module", module).encode  # unwrap DistributedDataParallel
             for c in self.penalizers:
                 loss = loss + c.penalty(code, x=x_in, encode=encode, extras=extras)
         return loss
+
+
+def _final_sigmoid(module: nn.Module) -> nn.Module | None:
+    """The last ``nn.Sigmoid`` of the network's decoder (its input holds the logits), if any."""
+    decoder = getattr(getattr(module, "module", module), "decoder", None)  # unwrap DDP
+    if decoder is None:
+        return None
+    found = None
+    for m in decoder.modules():
+        if isinstance(m, nn.Sigmoid):
+            found = m
+    return found
+
+
+def _logits_of(x_hat: Tensor, seen: dict[str, Tensor]) -> Tensor | None:
+    """The logits behind ``x_hat``, when ``x_hat`` IS the final sigmoid's output (the same
+    memory, in the same order: a contiguous view); None otherwise (e.g. cropped after it)."""
+    out = seen.get("output")
+    if (out is None or out.data_ptr() != x_hat.data_ptr() or out.numel() != x_hat.numel()
+            or not (out.is_contiguous() and x_hat.is_contiguous())):
+        return None
+    logits = seen["logits"].reshape(x_hat.shape)
+    return logits if logits.dtype == torch.float64 else logits.float()
