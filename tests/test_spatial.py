@@ -88,8 +88,7 @@ def test_gray_images_and_clear_refusals(photos):
     with pytest.raises(ValueError, match=r"must be \(1, height, width\)"):
         model.reconstruct_image(photos[0])
     dense = aekit.ConvAutoencoder(max_iter=1, random_state=0).fit(patches)
-    with pytest.raises(ValueError, match="code='spatial'"):
-        dense.reconstruct_image(gray[0])
+    assert dense.reconstruct_image(gray[0]).shape == gray[0].shape  # blended patches
     for bad, message in ((dict(constraints=(aekit.TopK(2),)), "needs code='dense'"),
                          (dict(pretraining="greedy"), "pretraining=None")):
         with pytest.raises(ValueError, match=message):
@@ -120,3 +119,26 @@ def test_cli_trains_on_patches_and_denoises_each_photo_at_its_size(tmp_path, cap
     assert main(["fit", str(photos), "--patches", "50", "-o", str(model)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "denoises whole images" in err[-2] and "--patches needs --patch" in err[-1]
+
+
+@pytest.mark.parametrize("size", [(37, 53), (16, 16), (9, 70)])
+def test_dense_code_blends_overlapping_patches_without_seams(photos, size):
+    """A dense-code model on a larger (or odd, or thinner) image: patches of the training size
+    overlapping by half, Hann-weighted. The weights add up to one, so a model that gives each
+    patch back exactly gives the image back exactly; and when every patch comes back off by its
+    own constant, the blend moves smoothly between them (no jump where patches meet)."""
+    dense = aekit.ConvAutoencoder(8, max_iter=1, random_state=0).fit(
+        aekit.random_patches(photos, 16, 200, random_state=0))
+    image = smooth_images(1, (3, *size), seed=3)[0].astype(np.float64)
+    dense.reconstruct = lambda X: np.asarray(X)  # the blending alone, on an exact "model"
+    np.testing.assert_allclose(dense.reconstruct_image(image), image, atol=1e-6)
+    offsets = iter(np.random.default_rng(0).uniform(-0.5, 0.5, 10_000))
+    dense.reconstruct = lambda X: np.asarray(X) * 0 + np.array(
+        [next(offsets) for _ in range(len(X))])[:, None, None, None]
+    flat = dense.reconstruct_image(np.zeros((3, *size)))
+    assert flat.shape == (3, *size) and np.abs(flat).max() > 0.05
+    steepest = max(np.abs(np.diff(flat, axis=a)).max() for a in (1, 2))
+    assert steepest < 0.25  # offsets 1 apart, ramped over 8 pixels: at most ~0.2 a pixel
+    del dense.reconstruct
+    real = dense.reconstruct(np.stack([image, image]))  # 4-D of another size: each blended
+    assert real.shape == (2, 3, *size)

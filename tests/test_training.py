@@ -155,3 +155,23 @@ def test_bce_training_loss_is_taken_on_the_logits_and_equals_bce_of_the_sigmoid_
     conv.reset_parameters(torch.Generator().manual_seed(0))
     assert objective.forward_and_loss(conv, images, None).item() == pytest.approx(
         objective.batch_loss(conv(images)[0], images).item(), rel=1e-5)
+
+
+def test_absolute_error_loss_trains_and_is_refused_for_tables_with_text():
+    import pandas as pd
+
+    from aekit.training import elementwise_loss
+
+    x_hat, x = torch.tensor([[0.5, -1.0]]), torch.tensor([[0.0, 1.0]])
+    torch.testing.assert_close(elementwise_loss(x_hat, x, "mae"), torch.tensor([[0.5, 2.0]]))
+    torch.testing.assert_close(ReconstructionObjective("mae").batch_loss(x_hat, x),
+                               torch.tensor(2.5))
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(200, 2)) @ rng.normal(size=(2, 6))).astype(np.float32)
+    X[:5] += 8.0  # a few gross outliers in the training rows
+    model = Autoencoder(n_components=2, loss="mae", max_iter=30, batch_size=32,
+                        random_state=0).fit(X)
+    assert model.loss_curve_[-1] < 0.6 * model.loss_curve_[0]  # the outliers keep ~1.2
+    frame = pd.DataFrame({"a": X[:, 0], "kind": ["x", "y"] * 100})
+    with pytest.raises(ValueError, match="loss='mae' applies to numeric arrays"):
+        Autoencoder(n_components=1, loss="mae", max_iter=1).fit(frame)

@@ -17,7 +17,7 @@ from ..errors import DataFileError
 
 DEFAULTS: dict[str, Any] = {
     "kind": "auto", "components": None, "hidden": None, "noise": None, "noise_level": None,
-    "sparsity": None, "sparsity_target": None, "sparsity_weight": None, "loss": "mse",
+    "sparsity": None, "sparsity_target": None, "sparsity_weight": None, "loss": None,
     "epochs": None, "batch_size": None, "learning_rate": None, "early_stopping": None,
     "validation_fraction": None, "device": "auto", "seed": 0, "contamination": None,
     "id_column": [], "exclude": [], "categorical": [], "checkpoint": None, "threads": None,
@@ -87,7 +87,8 @@ def check_options(o: dict[str, Any]) -> None:
     _need(o["contamination"] is None
           or (isinstance(o["contamination"], (int, float)) and 0 < o["contamination"] < 0.5),
           f"--contamination must be in (0, 0.5); got {o['contamination']!r}.")
-    _need(o["loss"] in ("mse", "bce"), f"--loss must be mse or bce; got {o['loss']!r}.")
+    _need(o["loss"] in (None, "mse", "mae", "bce"),
+          f"--loss must be mse, mae or bce; got {o['loss']!r}.")
     lr, fraction = o["learning_rate"], o["validation_fraction"]
     _need(lr is None or (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)),
           f"--learning-rate must be a positive number; got {lr!r}.")
@@ -220,14 +221,15 @@ def build_model(o: dict[str, Any], data, verbose: int):
     detector = OutlierDetector(contamination=float(o["contamination"] or 0.01),
                                anomaly_score="elbo" if o["variational"] else "auto",
                                random_state=o["seed"])
-    custom = any(o[key] not in (None, DEFAULTS[key]) for key in MODEL_OPTIONS) or (
+    plain = {**DEFAULTS, "loss": "mse"}  # --loss mse is the detector's own loss
+    custom = any(o[key] not in (None, plain[key]) for key in MODEL_OPTIONS) or (
         o["beta"] is not None)
     if kind == "dense" and not custom:  # the detector's own defaults
         return kind, detector
     n_components = o["components"] or default_components(data)
     common: dict[str, Any] = dict(
-        n_components=n_components, constraints=_constraints(o, n_components), loss=o["loss"],
-        device=o["device"], verbose=verbose, n_threads=o["threads"])
+        n_components=n_components, constraints=_constraints(o, n_components),
+        loss=o["loss"] or "mse", device=o["device"], verbose=verbose, n_threads=o["threads"])
     if o["checkpoint"]:
         common.update(checkpoint_dir=o["checkpoint"], resume=True)
     n_rows = data.source.n_rows if data.streamed else len(data.X)

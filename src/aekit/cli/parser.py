@@ -27,7 +27,7 @@ def add_fit(sub, add_common, add_columns) -> None:
                      help="photos of any size: train a spatial-code conv model on random PxP "
                      "patches of the folder's images (aekit denoise then runs it on whole images)")
     fit.add_argument("--patches", type=int, metavar="N", help="patches to draw (default 4000)")
-    fit.add_argument("--loss", help="mse (default) or bce")
+    fit.add_argument("--loss", help="mse (default), mae (absolute error) or bce")
     fit.add_argument("--epochs", type=int,
                      help="maximum epochs (default: a budget of about 4,000 gradient steps, "
                      "stopped early on held-out rows)")

@@ -5,6 +5,7 @@ grey stays grey, colour stays colour; 16-bit images are written 8-bit)."""
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def fit_photos(args, o: dict, progress: bool) -> str:
     from ..estimators import ConvAutoencoder
     from ..io import random_patches
     from .commands import note
-    from .options import NOISES
+    from .options import NOISES, STEP_BUDGET
 
     images, names, notes = read_photos(args.data)
     for line in notes:
@@ -61,9 +62,17 @@ def fit_photos(args, o: dict, progress: bool) -> str:
         if o["noise_level"] is not None:
             noise.set_params(**{"std" if o["noise"] == "gaussian" else "rate": o["noise_level"]})
         constraints.append(noise)
+    batch = o["batch_size"] or 64
+    if o["epochs"] is None:  # a budget of gradient steps, whatever the number of patches
+        epochs = int(min(2000, max(5, math.ceil(STEP_BUDGET / math.ceil(count / batch)))))
+        early = True if o["early_stopping"] is None else o["early_stopping"]
+    else:
+        epochs, early = o["epochs"], bool(o["early_stopping"])
     model = ConvAutoencoder(
         o["components"], code="spatial", conv_channels=(64,), constraints=tuple(constraints),
-        max_iter=o["epochs"] or 60, batch_size=o["batch_size"] or 64, random_state=o["seed"],
+        loss=o["loss"] or "mse", max_iter=epochs, batch_size=batch,
+        early_stopping=early, n_iter_no_change=20,
+        validation_fraction=o["validation_fraction"] or 0.1, random_state=o["seed"],
         learning_rate_init=o["learning_rate"] or 2e-3, verbose=1 if progress else 0,
         n_threads=o["threads"], device=o["device"])
     start = time.perf_counter()

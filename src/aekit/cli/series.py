@@ -115,7 +115,7 @@ def _window_model(o: dict, progress: bool):
     from ..estimators import Autoencoder, SequenceAutoencoder
 
     params = dict(constraints=_constraints(o, o["components"]), verbose=1 if progress else 0,
-                  loss=o["loss"], device=o["device"])
+                  loss=o["loss"] or "mse", device=o["device"])
     for option, name in (("epochs", "max_iter"), ("batch_size", "batch_size"),
                          ("learning_rate", "learning_rate_init")):
         if o[option] is not None:

@@ -55,8 +55,9 @@ class Autoencoder(BaseAutoencoder):
         "error": refuse them, as before.
     constraints : tuple, default=()
         Constraint objects or names from ``aekit.constraints``; they are cloned at fit.
-    loss : {"mse", "bce"}, default="mse"
-        Squared error, or the seed's cross-entropy (needs X in [0, 1] after scaling). Tables
+    loss : {"mse", "mae", "bce"}, default="mse"
+        Squared error, absolute error (robust to outliers; sharper denoised images), or the
+        seed's cross-entropy (needs X in [0, 1] after scaling). Tables
         with text or gaps use per-column losses (squared error for numbers, cross-entropy for
         categories, each divided by its baseline; see ``aekit.estimators.table``).
     scaling : {"auto", "standard", "robust", "minmax", "none"}, default="auto"

@@ -47,7 +47,7 @@ class BaseAutoencoder(TableMixin, InferenceMixin, VariationalMixin, ModelFileMix
 
     _parameter_constraints: dict = {
         "constraints": [list, tuple, None],
-        "loss": [StrOptions({"mse", "bce"})],
+        "loss": [StrOptions({"mse", "mae", "bce"})],
         "scaling": [StrOptions(set(SCALINGS))],
         "output_activation": [StrOptions({"auto", "linear", "sigmoid"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -93,7 +93,7 @@ class BaseAutoencoder(TableMixin, InferenceMixin, VariationalMixin, ModelFileMix
 
     @property
     def _loss_fn(self):
-        """The training loss: ``loss`` ("mse", "bce"), or the table's per-column loss."""
+        """The training loss: ``loss`` ("mse", "mae", "bce"), or the table's per-column loss."""
         table = getattr(self, "table_", None)
         return self.loss if table is None else table.loss
 

@@ -82,7 +82,9 @@ class ConvAutoencoder(SpatialCodeMixin, BaseAutoencoder):
         level runs up to ``max_iter`` epochs; see ``pretraining_loss_curves_``.
     constraints : tuple, default=()
         Constraint objects or names from ``aekit.constraints``; they are cloned at fit.
-    loss : {"mse", "bce"}, default="mse"
+    loss : {"mse", "mae", "bce"}, default="mse"
+        Squared error, absolute error (robust to outliers; sharper denoised images, see
+        ``benchmarks/bench_photos.py``), or cross-entropy (images in [0, 1]).
     scaling : {"auto", "standard", "minmax", "none"}, default="auto"
         As for ``Autoencoder``, but pooled per CHANNEL, not per pixel: "standard" subtracts each
         channel's mean and divides by its standard deviation over all its pixels, "minmax" maps

@@ -63,8 +63,7 @@ class SpatialCodeMixin:
     # ------------------------------------------------------------------ whole images
     def _other_size(self, X) -> bool:
         shape = getattr(X, "shape", None)
-        return (getattr(self, "code", "dense") == "spatial" and hasattr(self, "module_")
-                and shape is not None and len(shape) == 4
+        return (hasattr(self, "module_") and shape is not None and len(shape) == 4
                 and tuple(shape[1:]) != tuple(self.image_shape_))
 
     def reconstruct_image(self, image) -> np.ndarray:
@@ -76,10 +75,6 @@ class SpatialCodeMixin:
         image: about ``4 * max(conv_channels) * H * W / 4`` bytes for the largest feature map.
         """
         check_is_fitted(self)
-        if self.code != "spatial":
-            raise ValueError("reconstruct_image needs a model fitted with code='spatial' (a "
-                             "dense code is tied to the training image size); refit with "
-                             "ConvAutoencoder(code='spatial').")
         arr = np.asarray(image, dtype=np.float64)
         squeeze = arr.ndim == 2
         if squeeze:
@@ -90,6 +85,9 @@ class SpatialCodeMixin:
                              f"images {tuple(self.image_shape_)}; got shape {np.shape(image)}.")
         if not np.isfinite(arr).all():
             raise ValueError("image has NaN or infinite values; fill them first.")
+        if self.code != "spatial":
+            result = self._blend_patches(arr)
+            return result[0] if squeeze else result
         offset = self.scaler_.offset.reshape(channels, -1)[:, 0][:, None, None]
         factor = self.scaler_.factor.reshape(channels, -1)[:, 0][:, None, None]
         x = torch.from_numpy(((arr - offset) / factor).astype(np.float32))[None]
@@ -105,3 +103,31 @@ class SpatialCodeMixin:
             net.train(was_training)
         result = out[0].float().cpu().numpy().astype(np.float64) * factor + offset
         return result[0] if squeeze else result
+
+    def _blend_patches(self, image: np.ndarray) -> np.ndarray:
+        """A dense-code model on an image of any size: overlapping patches, Hann-blended."""
+        channels, h, w = (int(s) for s in self.image_shape_)
+        if h < 2 or w < 2:
+            raise ValueError(f"Blending patches needs training images of at least 2x2 pixels; "
+                             f"this model was trained on {h}x{w}.")
+        step_y, step_x = h // 2, w // 2
+        H, W = image.shape[1:]
+        # mirror the borders by half a patch (plus what completes the last step), so every
+        # pixel lies under whole windows; 'symmetric' also works for images smaller than it
+        pad_y = (step_y, step_y + (-(H + step_y) % step_y) + h)
+        pad_x = (step_x, step_x + (-(W + step_x) % step_x) + w)
+        padded = np.pad(image, ((0, 0), pad_y, pad_x), mode="symmetric")
+        window = np.outer(np.sin(np.pi * (np.arange(h) + 0.5) / h) ** 2,
+                          np.sin(np.pi * (np.arange(w) + 0.5) / w) ** 2)
+        ys = range(0, padded.shape[1] - h + 1, step_y)
+        xs = range(0, padded.shape[2] - w + 1, step_x)
+        out = np.zeros_like(padded)
+        weight = np.zeros(padded.shape[1:])
+        for y in ys:  # a row of patches at a time keeps the memory at one row's patches
+            row = np.stack([padded[:, y:y + h, x:x + w] for x in xs])
+            recon = self.reconstruct(row.astype(np.float32)).reshape(len(xs), channels, h, w)
+            for x, patch in zip(xs, recon):
+                out[:, y:y + h, x:x + w] += patch * window
+                weight[y:y + h, x:x + w] += window
+        out /= np.maximum(weight, 1e-12)
+        return out[:, pad_y[0]:pad_y[0] + H, pad_x[0]:pad_x[0] + W]

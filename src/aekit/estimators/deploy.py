@@ -9,7 +9,9 @@ does around its network, so a deployed graph needs nothing else:
   the network, and the outputs ``codes`` (``transform``), ``reconstruction`` (``reconstruct``,
   in data units, in the input's layout) and ``error`` (``reconstruction_error``);
 - an ``OutlierDetector``: its robust scaling, every member's scaling and network, the code
-  distances (Mahalanobis, kNN) and training medians of its score, and the outputs ``score``
+  distances (Mahalanobis, kNN) and training medians of its score, its isolation forest (the
+  trees walked level by level with gathers, in float64 like the Python side), and the outputs
+  ``score``
   (``-score_samples``), ``flag`` (int64, 1 where ``predict`` gives -1) and ``feature_errors``.
 
 The estimators compute some of this in float64 (scaling, errors, distances); the module works
@@ -52,7 +54,7 @@ class _Network(nn.Module):
                 "its column encoding does not export to ONNX yet. Encode the table as numbers "
                 "(one-hot categories, gaps filled, e.g. with aekit impute) and refit to export."
             )
-        if model.loss not in ("mse", "bce"):
+        if model.loss not in ("mse", "mae", "bce"):
             raise ExportError(f"Loss {model.loss!r} does not export; refit with loss='mse'.")
         self.net = copy.deepcopy(model.module_).float().cpu().eval()
         for p in self.net.parameters():
@@ -130,6 +132,12 @@ class DetectorGraph(nn.Module):
         from .outlier_scores import N_NEIGHBOURS
 
         self.k = N_NEIGHBOURS
+        forest = getattr(detector, "forest_", None)
+        self.forest = None if forest is None else _Forest(forest, detector._standardizers)
+        self.register_buffer("center64", torch.as_tensor(np.asarray(detector._scale_center,
+                                                                    dtype=np.float64)))
+        self.register_buffer("spread64", torch.as_tensor(np.asarray(detector._scale_spread,
+                                                                    dtype=np.float64)))
 
     def _part(self, name: str, i: int, code: Tensor, entries: Tensor) -> Tensor:
         if name == "reconstruction":
@@ -152,7 +160,46 @@ class DetectorGraph(nn.Module):
             for j, name in enumerate(self.parts):
                 score = score + self._part(name, i, code, entries) / self.medians[i, j]
         score = score / len(self.members)
+        if self.forest is not None:  # the trees see the rows scaled in float64, as in Python
+            scaled = ((x.double() - self.center64) / self.spread64).float()
+            score = self.forest.blend(score, scaled)
         return score, (score > self.threshold).to(torch.int64), errors / len(self.members)
+
+
+class _Forest(nn.Module):
+    """``IsolationTrees`` as gathers over flat node arrays (one step per tree level)."""
+
+    def __init__(self, trees, standardizers) -> None:
+        super().__init__()
+        n_trees, width = trees.feature.shape
+        offset = np.arange(n_trees)[:, None] * width
+        for name, values in (("left", trees.left), ("right", trees.right)):
+            self.register_buffer(name, torch.as_tensor(np.where(values >= 0, values + offset,
+                                                                -1).ravel()))
+        self.register_buffer("feature", torch.as_tensor(trees.feature.ravel()))
+        self.register_buffer("split", torch.as_tensor(trees.threshold.ravel()))
+        self.register_buffer("leaf_value", torch.as_tensor(trees.leaf_value.ravel()))
+        self.register_buffer("roots", torch.as_tensor(offset))
+        self.n_trees, self.depth, self.normalizer = n_trees, trees.max_depth, trees.normalizer
+        (self.ae_mid, self.ae_spread), (self.f_mid, self.f_spread) = standardizers
+
+    def forward(self, rows: Tensor) -> Tensor:
+        n = rows.shape[0]
+        values = rows.t().reshape(-1).double()  # value of row r, feature f at f * n + r
+        columns = torch.arange(n, device=rows.device).unsqueeze(0)
+        node = (self.roots + columns * 0).reshape(-1)  # (trees * n): every row at every root
+        column = (columns + self.roots * 0).reshape(-1)
+        for _ in range(self.depth):
+            child = self.left[node]
+            goes_left = values[self.feature[node] * n + column] <= self.split[node]
+            node = torch.where(child >= 0, torch.where(goes_left, child, self.right[node]), node)
+        depth = self.leaf_value[node].reshape(self.n_trees, n).mean(dim=0)
+        return torch.pow(2.0, -depth / self.normalizer)
+
+    def blend(self, autoencoder_score: Tensor, rows: Tensor) -> Tensor:
+        forest = self(rows)
+        return ((autoencoder_score.double() - self.ae_mid) / self.ae_spread
+                + (forest - self.f_mid) / self.f_spread).float()
 
 
 def _input_shape(model) -> tuple[int, ...]:

@@ -34,6 +34,7 @@ from .base import BaseAutoencoder
 from .data import check_source, held_out_mask, rows_of
 from .explain import ExplanationMixin
 from .outlier_data import StreamScan, TrainingRows
+from .outlier_forest import ForestMixin
 from .outlier_members import MembersMixin
 from .outlier_scores import ScoringMixin
 from .outlier_state import DetectorFileMixin
@@ -47,7 +48,7 @@ _SCORES = ("auto", "combined", "reconstruction", "knn", "all", "elbo", "log_like
 
 
 @register_estimator
-class OutlierDetector(MembersMixin, ScoringMixin, ExplanationMixin, ThresholdMixin,
+class OutlierDetector(MembersMixin, ForestMixin, ScoringMixin, ExplanationMixin, ThresholdMixin,
                       DetectorFileMixin, OutlierMixin, BaseEstimator):
     """Outlier detection by an autoencoder: reconstruction error plus code distance.
 
@@ -112,6 +113,11 @@ class OutlierDetector(MembersMixin, ScoringMixin, ExplanationMixin, ThresholdMix
         least 256 features, where it was not measured). Chosen by the held-out-datasets protocol
         of ``benchmarks/bench_detector_design.py``. In-memory data only: a fit streamed from
         disk does not trim.
+    isolation_forest : "auto" or bool, default="auto"
+        Also fit an isolation forest on the scaled rows and add its standardized score to the
+        autoencoders' (see ``aekit.estimators.outlier_forest``). "auto": on for numeric tables
+        in memory with the default members; off for images, streams, tables with text or gaps
+        and a given ``estimator`` (not measured there). ``explain`` stays the autoencoders'.
     random_state : int, RandomState or None, default=None
         Seeds the held-out split and the autoencoders (it replaces their ``random_state``).
 
@@ -160,6 +166,7 @@ class OutlierDetector(MembersMixin, ScoringMixin, ExplanationMixin, ThresholdMix
         "scaling": [StrOptions(set(_SCALINGS))],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "trim": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="left")],
+        "isolation_forest": [StrOptions({"auto"}), "boolean"],
         "random_state": ["random_state"],
     }
 
@@ -175,6 +182,7 @@ class OutlierDetector(MembersMixin, ScoringMixin, ExplanationMixin, ThresholdMix
         scaling="auto",
         n_estimators=1,
         trim="auto",
+        isolation_forest="auto",
         random_state=None,
     ):
         self.estimator = estimator
@@ -185,6 +193,7 @@ class OutlierDetector(MembersMixin, ScoringMixin, ExplanationMixin, ThresholdMix
         self.scaling = scaling
         self.n_estimators = n_estimators
         self.trim = trim
+        self.isolation_forest = isolation_forest
         self.random_state = random_state
 
     def __sklearn_tags__(self):
@@ -291,16 +300,8 @@ class OutlierDetector(MembersMixin, ScoringMixin, ExplanationMixin, ThresholdMix
         self.anomaly_score_ = self.anomaly_score
         if self.anomaly_score == "auto":
             self.anomaly_score_ = "reconstruction" if image_like else "combined"
-        if self.scaling_ == "robust" and not self.table_mode_:
-            self._scale_center, self._scale_spread = thresholds.robust_scaler(sample)
-        elif self.scaling_ == "standard" and not self.table_mode_:
-            self._scale_center = np.asarray(sample, dtype=np.float64).mean(axis=0)
-            spread = np.asarray(sample, dtype=np.float64).std(axis=0)
-            spread[~(spread > 1e-12)] = 1.0
-            self._scale_spread = spread
-        else:
-            self._scale_center = np.zeros(n_features)
-            self._scale_spread = np.ones(n_features)
+        self._scale_center, self._scale_spread = thresholds.detector_scaler(
+            sample, "none" if self.table_mode_ else self.scaling_, n_features)
         sample = self._scale(sample)
         training_rows = (TrainingRows(source, held_out, self._scale_chunk) if is_source(X)
                          else sample)
@@ -330,6 +331,7 @@ class OutlierDetector(MembersMixin, ScoringMixin, ExplanationMixin, ThresholdMix
         del training_rows
         self.interrupted_ = any(getattr(m, "interrupted_", False) for m in self.estimators_)
 
+        self._fit_forest(sample, image_like=image_like, streamed=is_source(X), rng=rng)
         self._fit_code_statistics(sample, X, held_out, sample_rows)
         self._calibration_scores = self.train_scores_[held_out]
         self.n_calibration_ = int(held_out.sum())

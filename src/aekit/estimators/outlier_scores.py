@@ -12,7 +12,9 @@ Per member, from one forward pass (``infer``), the parts that ``anomaly_score_``
   or negative importance-weighted log-likelihood, in nats (the score alone).
 
 Each part is divided by its median over the training rows; a member's score is the sum of its
-parts, and a row's anomaly score the mean over members.
+parts, and the autoencoders' score the mean over members. With an isolation forest
+(``aekit.estimators.outlier_forest``) the row's anomaly score is that score and the forest's,
+each standardized by its median and interquartile range over the training rows, summed.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class ScoringMixin:
             self.train_scores_ += self._member_score(list(parts.T[n_parts * i:n_parts * (i + 1)]),
                                                      i)
         self.train_scores_ /= n_members
+        self.train_scores_ = self._standardize_forest(self.train_scores_, X, train)
 
     # ------------------------------------------------------------------ scores
     def _member_parts(self, i: int, Xs) -> list[np.ndarray]:
@@ -104,7 +107,7 @@ class ScoringMixin:
         total = np.zeros(Xs.shape[0])
         for i in range(len(self.estimators_)):
             total += self._member_score(self._member_parts(i, Xs), i)
-        return total / len(self.estimators_)
+        return self._with_forest(total / len(self.estimators_), Xs)
 
     def _member_score(self, parts, i: int) -> np.ndarray:
         """Member ``i``'s parts, each divided by its training median, summed."""

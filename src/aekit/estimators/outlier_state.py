@@ -14,6 +14,7 @@ import torch
 
 from ..errors import ModelFileError
 from ..saving import build_estimator, param_to_json
+from .outlier_forest import IsolationTrees
 from .outlier_scores import PARTS
 from .state import as_count, as_list, as_name, as_names, as_number, as_numbers
 
@@ -69,12 +70,16 @@ class DetectorFileMixin:
         }
         if hasattr(self, "feature_names_in_"):
             state["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
+        if getattr(self, "forest_", None) is not None:
+            state["forest"] = [[float(v) for v in pair] for pair in self._standardizers]
+            tensors.update({f"forest.{k}": torch.from_numpy(np.ascontiguousarray(v))
+                            for k, v in self.forest_.arrays().items()})
         return state, tensors
 
     def __aekit_restore__(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         known = {"n_features_in_", "scaling_", "anomaly_score_", "threshold_", "offset_",
                  "n_calibration_", "reconstruction_median", "code_median", "medians",
-                 "members", "feature_names_in_", "table_mode_"}
+                 "members", "feature_names_in_", "table_mode_", "forest"}
         unknown = sorted(set(state) - known)
         if unknown:
             raise ModelFileError(f"has detector attributes aekit does not know: {unknown[:5]}.")
@@ -107,6 +112,7 @@ class DetectorFileMixin:
         self._scale_center, self._scale_spread = array("scaler.center", n), \
             array("scaler.spread", n)
         self.train_scores_ = array("scores.train")
+        self._restore_forest(state, tensors)
         self._calibration_scores = array("scores.calibration", self.n_calibration_)
         members = as_list(state["members"])
         if not members or len(self._medians) != len(members):
@@ -136,3 +142,23 @@ class DetectorFileMixin:
                 if reference is None or reference.dim() != 2 or reference.shape[1] != k:
                     raise ModelFileError(f"has no valid code reference for member {i}.")
                 self._knn_reference.append(reference.float().numpy())
+
+    def _restore_forest(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+        """The isolation forest's arrays and standardizers (files before it: no forest)."""
+        self.forest_ = None
+        if "forest" not in state:
+            return
+        pairs = [as_numbers(pair) for pair in as_list(state["forest"])]
+        names = ("feature", "threshold", "left", "right", "leaf_value", "normalizer")
+        arrays = {k: tensors.pop(f"forest.{k}", None) for k in names}
+        if len(pairs) != 2 or any(len(p) != 2 or not p[1] > 0 for p in pairs) or any(
+                a is None for a in arrays.values()) or arrays["normalizer"].numel() != 1:
+            raise ModelFileError("has an incomplete isolation forest.")
+        try:
+            self.forest_ = IsolationTrees(**{k: arrays[k].numpy() for k in names[:-1]},
+                                          normalizer=float(arrays["normalizer"][0]))
+        except ValueError as error:
+            raise ModelFileError(f"has a corrupted isolation forest: {error}") from None
+        if self.forest_.n_features > self.n_features_in_:
+            raise ModelFileError("has an isolation forest for more features than the detector.")
+        self._standardizers = tuple(tuple(p) for p in pairs)

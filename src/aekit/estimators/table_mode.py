@@ -90,6 +90,11 @@ class TableMixin:
                 "missing='mask' to learn with the gaps."
             )
         if reset:
+            if getattr(self, "loss", "mse") == "mae":
+                raise ValueError(
+                    "loss='mae' applies to numeric arrays; a table with text or gaps is learned "
+                    "with per-column losses (squared error for numbers, cross-entropy for "
+                    "categories). Use loss='mse', or encode the table as numbers first.")
             scaling = {"robust": "robust", "none": "none"}.get(self.scaling, "standard")
             self.table_ = TableEncoder(self.categorical_features, scaling).fit(frame)
         else:

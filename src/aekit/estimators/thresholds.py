@@ -85,3 +85,15 @@ def robust_scaler(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     spread[flat] = X[:, flat].std(axis=0)
     spread[~(spread > 1e-12)] = 1.0  # constant features: shift only
     return center, spread
+
+
+def detector_scaler(X, scaling: str, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(center, spread)`` of a detector's ``scaling``: "robust", "standard" or "none"."""
+    if scaling == "robust":
+        return robust_scaler(X)
+    if scaling == "standard":
+        X = np.asarray(X, dtype=np.float64)
+        spread = X.std(axis=0)
+        spread[~(spread > 1e-12)] = 1.0
+        return X.mean(axis=0), spread
+    return np.zeros(n_features), np.ones(n_features)

@@ -13,6 +13,9 @@ What the numbers mean, per row, in nats (natural logarithms):
   that makes the training loss ``||x - x_hat||^2`` its negative log-likelihood), so
   ``log p(x|z) = -||x - x_hat||^2 - (d/2) log(pi)``, and the scaler's log-Jacobian
   ``-sum_j log(scale_j)`` turns it into a density of x in the data's own units.
+- ``loss="mae"``: a Laplace distribution of scale 1 per feature in the scaled space (its
+  negative log-likelihood is ``|x - x_hat|`` summed, the training loss, plus ``d log 2``), with
+  the same log-Jacobian.
 
 ``elbo(X)`` is ``E_q[log p(x|z)] - KL(q(z|x) || N(0, I))`` with z drawn from q(z|x) (the
 reparameterisation trick; ``n_samples`` draws averaged), a lower bound on ``log p(x)``;
@@ -99,6 +102,8 @@ class VariationalMixin:
             return (x * torch.log(p) + (1 - x) * torch.log1p(-p)).sum(-1)
         d = x.shape[-1]
         jacobian = float(np.log(self.scaler_.factor).sum())
+        if self.loss == "mae":
+            return -(x_hat - x).abs().sum(-1) - d * math.log(2.0) - jacobian
         return -(x_hat - x).pow(2).sum(-1) - 0.5 * d * math.log(math.pi) - jacobian
 
     def _bounds(self, X, n_samples: int, random_state, importance: bool) -> np.ndarray:

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from ..constraints import Constraint
 from ..nn import AutoencoderNet
 
-LOSSES = ("mse", "bce")
+LOSSES = ("mse", "mae", "bce")
 
 
 class Loss(Protocol):
@@ -36,6 +36,8 @@ def elementwise_loss(x_hat: Tensor, x: Tensor, loss: str | Loss) -> Tensor:
     x_hat = x_hat if x_hat.dtype == torch.float64 else x_hat.float()
     if loss == "mse":
         return (x_hat - x).pow(2)
+    if loss == "mae":  # absolute error: robust to outliers, sharper images (less blur)
+        return (x_hat - x).abs()
     if loss == "bce":  # the seed's cross-entropy, for x in [0, 1] and a sigmoid output
         # (a row scored later may lie outside the training range: its targets are clamped)
         return F.binary_cross_entropy(x_hat.clamp(1e-7, 1 - 1e-7), x.clamp(0, 1),
@@ -79,6 +81,8 @@ class ReconstructionObjective:
         x_hat = x_hat if x_hat.dtype == torch.float64 else x_hat.float()
         if self.loss == "mse":
             return F.mse_loss(x_hat, x, reduction="sum") / x.shape[0]
+        if self.loss == "mae":
+            return F.l1_loss(x_hat, x, reduction="sum") / x.shape[0]
         return F.binary_cross_entropy(x_hat.clamp(1e-7, 1 - 1e-7), x, reduction="sum") / x.shape[0]
 
     def forward_and_loss(
