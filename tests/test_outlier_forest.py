@@ -51,7 +51,7 @@ def test_the_score_is_the_sum_of_the_standardized_autoencoder_and_forest_scores(
     assert (on.predict(X[:12]) == -1).mean() > 0.5
 
 
-def test_auto_is_on_for_numeric_tables_only_and_true_is_refused_where_it_cannot_run(tmp_path):
+def test_auto_is_on_for_tables_only_and_true_is_refused_for_streams(tmp_path):
     import pandas as pd
 
     X = _table()
@@ -62,12 +62,17 @@ def test_auto_is_on_for_numeric_tables_only_and_true_is_refused_where_it_cannot_
     assert OutlierDetector(fast, random_state=0).fit(X).forest_ is None
     assert OutlierDetector(fast, isolation_forest=True, random_state=0).fit(X).forest_ is not None
     frame = pd.DataFrame(X[:, :3], columns=["a", "b", "c"]).assign(kind=["u", "v", "w"] * 200)
-    assert OutlierDetector(random_state=0).fit(frame).forest_ is None
-    with pytest.raises(ValueError, match="isolation_forest=True needs numeric rows in memory"):
-        OutlierDetector(isolation_forest=True, random_state=0).fit(frame)
+    frame.loc[5, "a"] = np.nan
+    frame.loc[:3, "kind"] = "rare"  # the forest splits the table's encoding (one-hot, gaps)
+    on = OutlierDetector(random_state=0).fit(frame)
+    off = OutlierDetector(isolation_forest=False, random_state=0).fit(frame)
+    assert on.forest_ is not None and np.isfinite(on.score_samples(frame)).all()
+    forest = on.forest_.anomaly_score(on.estimators_[0].table_.encode(frame))
+    assert forest[:4].mean() > np.median(forest)  # rows with the rare category isolate early
+    np.testing.assert_array_equal(on.encode(frame), off.encode(frame))
     np.save(tmp_path / "x.npy", X.astype(np.float32))
     assert OutlierDetector(random_state=0).fit(tmp_path / "x.npy").forest_ is None
-    with pytest.raises(ValueError, match="streams its data from disk"):
+    with pytest.raises(ValueError, match="needs the rows in memory; this fit streams"):
         OutlierDetector(isolation_forest=True, random_state=0).fit(tmp_path / "x.npy")
 
 

@@ -115,9 +115,10 @@ class OutlierDetector(MembersMixin, ForestMixin, ScoringMixin, ExplanationMixin,
         disk does not trim.
     isolation_forest : "auto" or bool, default="auto"
         Also fit an isolation forest on the scaled rows and add its standardized score to the
-        autoencoders' (see ``aekit.estimators.outlier_forest``). "auto": on for numeric tables
-        in memory with the default members; off for images, streams, tables with text or gaps
-        and a given ``estimator`` (not measured there). ``explain`` stays the autoencoders'.
+        autoencoders' (see ``aekit.estimators.outlier_forest``). "auto": on for tables in
+        memory with the default members (a table with text or gaps: on its encoding); off for
+        images, streams and a given ``estimator`` (not measured). ``explain`` stays the
+        autoencoders'.
     random_state : int, RandomState or None, default=None
         Seeds the held-out split and the autoencoders (it replaces their ``random_state``).
 

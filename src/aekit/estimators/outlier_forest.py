@@ -143,21 +143,26 @@ class ForestMixin:
 
     def _fit_forest(self, sample, *, image_like: bool, streamed: bool, rng) -> None:
         use = self.isolation_forest
-        if use == "auto":  # where it was measured: tables in memory, default members
-            use = not (image_like or streamed or self.table_mode_ or self.estimator is not None)
-        elif use and (streamed or self.table_mode_):
-            raise ValueError(
-                "isolation_forest=True needs numeric rows in memory; this fit "
-                f"{'streams its data from disk' if streamed else 'is on a table with text or gaps'}"
-                ". Use isolation_forest=False (or 'auto').")
-        self.forest_ = (IsolationTrees.fit(np.asarray(sample, dtype=np.float32),
+        if use == "auto":  # where it was chosen: tables in memory, default members
+            use = not (image_like or streamed or self.estimator is not None)
+        elif use and streamed:
+            raise ValueError("isolation_forest=True needs the rows in memory; this fit streams "
+                             "its data from disk. Use isolation_forest=False (or 'auto').")
+        self.forest_ = (IsolationTrees.fit(self._forest_rows(sample),
                                            int(rng.randint(2**31 - 1))) if use else None)
+
+    def _forest_rows(self, Xs) -> np.ndarray:
+        """What the trees split: the scaled rows, or a table's encoding (standardized numbers,
+        missing indicators, one-hot categories) as the autoencoders' input."""
+        if getattr(self, "table_mode_", False):
+            return self.estimators_[0].table_.encode(Xs)
+        return np.asarray(Xs, dtype=np.float32)
 
     def _standardize_forest(self, autoencoder_scores: np.ndarray, X, train: np.ndarray):
         """Training scores with the forest blended in (and the standardizers it needs)."""
         if getattr(self, "forest_", None) is None:
             return autoencoder_scores
-        forest = self.forest_.anomaly_score(self._scale(X))
+        forest = self.forest_.anomaly_score(self._forest_rows(self._scale(X)))
         self._standardizers = (robust_standardizer(autoencoder_scores[train]),
                                robust_standardizer(forest[train]))
         return self._blend(autoencoder_scores, forest)
@@ -165,7 +170,7 @@ class ForestMixin:
     def _with_forest(self, autoencoder_scores: np.ndarray, Xs) -> np.ndarray:
         if getattr(self, "forest_", None) is None:
             return autoencoder_scores
-        return self._blend(autoencoder_scores, self.forest_.anomaly_score(Xs))
+        return self._blend(autoencoder_scores, self.forest_.anomaly_score(self._forest_rows(Xs)))
 
     def _blend(self, autoencoder_scores, forest_scores) -> np.ndarray:
         (ae_mid, ae_spread), (f_mid, f_spread) = self._standardizers

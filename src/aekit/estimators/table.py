@@ -204,7 +204,9 @@ class TableEncoder:
         for column, size in zip(self.categorical, self.block_sizes):
             series = frame[by_name[column["name"]]]
             present = series.notna().to_numpy()
-            codes = pd.Categorical(series.astype(object), categories=column["categories"]).codes
+            # -1 for a gap and for a category not kept at fit (rare, or unseen)
+            codes = pd.Index(column["categories"], dtype=object).get_indexer(
+                series.astype(object))
             slots = np.where(codes >= 0, codes, np.where(present, size - 1, -1))  # other / gap
             rows = np.flatnonzero(slots >= 0)
             out[rows, offset + slots[rows]] = 1.0

@@ -69,7 +69,9 @@ def build_report(model, X=None, y=None, *, ids=None, clean=None, pca_fit=None,
               ("final training loss", f"{ae.loss_curve_[-1]:.5g}"), ("scaling used", ae.scaling_),
               ("output activation used", ae.output_activation_), ("precision used", ae.precision_)]
     if detector:
-        config += [("anomaly score", model.anomaly_score_), ("threshold", f"{threshold:.5g}")]
+        score = model.anomaly_score_ + (" + isolation forest" if getattr(
+            model, "forest_", None) is not None else "")
+        config += [("anomaly score", score), ("threshold", f"{threshold:.5g}")]
     config += [(k, v) for k, v in ae.get_params(deep=False).items() if k != "verbose"]
     parts = [section("Configuration", table(config))]
     parts.append(section("Loss curves", figure(png(LossCurveDisplay.from_estimator(ae)
