@@ -142,3 +142,17 @@ def test_dense_code_blends_overlapping_patches_without_seams(photos, size):
     del dense.reconstruct
     real = dense.reconstruct(np.stack([image, image]))  # 4-D of another size: each blended
     assert real.shape == (2, 3, *size)
+
+
+def test_photo_training_is_a_budget_of_steps_with_early_stopping():
+    from aekit.cli.options import STEP_BUDGET
+    from aekit.cli.photos import training_budget
+
+    for patches, batch in ((4000, 64), (400, 64), (64_000, 64), (50, 16)):
+        epochs, early = training_budget(patches, batch, None, None)
+        steps = epochs * -(-patches // batch)
+        assert early and (abs(steps - STEP_BUDGET) <= -(-patches // batch)
+                          or epochs in (5, 2000)), (patches, batch, epochs)
+    assert training_budget(64_000, 64, None, None)[0] == 5  # a large folder: few epochs
+    assert training_budget(4000, 64, 7, None) == (7, False)  # --epochs: as given
+    assert training_budget(4000, 64, None, False) == (64, False)  # 63 steps an epoch

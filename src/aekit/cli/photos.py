@@ -44,12 +44,26 @@ def read_photos(folder) -> tuple[list[np.ndarray], list[str], list[str]]:
     return images, [f.name for f in files], notes
 
 
+def training_budget(patches: int, batch: int, epochs: int | None,
+                    early_stopping: bool | None) -> tuple[int, bool]:
+    """``(max_iter, early_stopping)`` of a photo model: without ``--epochs``, about
+    ``STEP_BUDGET`` gradient steps whatever the number of patches (5 to 2,000 epochs), stopped
+    early on held-out patches unless ``--no-early-stopping``."""
+    from .options import STEP_BUDGET
+
+    if epochs is not None:
+        return int(epochs), bool(early_stopping)
+    steps_per_epoch = math.ceil(patches / batch)
+    budget = int(min(2000, max(5, math.ceil(STEP_BUDGET / steps_per_epoch))))
+    return budget, True if early_stopping is None else bool(early_stopping)
+
+
 def fit_photos(args, o: dict, progress: bool) -> str:
     from ..constraints import get_constraint
     from ..estimators import ConvAutoencoder
     from ..io import random_patches
     from .commands import note
-    from .options import NOISES, STEP_BUDGET
+    from .options import NOISES
 
     images, names, notes = read_photos(args.data)
     for line in notes:
@@ -63,11 +77,7 @@ def fit_photos(args, o: dict, progress: bool) -> str:
             noise.set_params(**{"std" if o["noise"] == "gaussian" else "rate": o["noise_level"]})
         constraints.append(noise)
     batch = o["batch_size"] or 64
-    if o["epochs"] is None:  # a budget of gradient steps, whatever the number of patches
-        epochs = int(min(2000, max(5, math.ceil(STEP_BUDGET / math.ceil(count / batch)))))
-        early = True if o["early_stopping"] is None else o["early_stopping"]
-    else:
-        epochs, early = o["epochs"], bool(o["early_stopping"])
+    epochs, early = training_budget(count, batch, o["epochs"], o["early_stopping"])
     model = ConvAutoencoder(
         o["components"], code="spatial", conv_channels=(64,), constraints=tuple(constraints),
         loss=o["loss"] or "mse", max_iter=epochs, batch_size=batch,
