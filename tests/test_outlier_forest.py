@@ -29,6 +29,12 @@ def test_trees_as_arrays_score_exactly_as_scikit_learn():
     for rows in (X, new):
         np.testing.assert_allclose(trees.anomaly_score(rows), -reference.score_samples(rows),
                                    rtol=0, atol=1e-12)
+    few = np.random.default_rng(2).normal(size=(10, 6))[np.random.default_rng(3).integers(
+        0, 10, 1000)]  # 1,000 rows of 10 distinct points: chains deeper than log2(nodes)
+    trees = IsolationTrees.fit(few, random_state=0)
+    assert trees.max_depth > np.ceil(np.log2(trees.feature.shape[1])) + 1
+    np.testing.assert_allclose(trees.anomaly_score(few), -IsolationForest(
+        max_samples=256, random_state=0).fit(few).score_samples(few), atol=1e-12)
     small = IsolationTrees.fit(X[:40], random_state=0)  # fewer rows than 256
     np.testing.assert_allclose(small.anomaly_score(X), -IsolationForest(
         max_samples=40, random_state=0).fit(X[:40]).score_samples(X), atol=1e-12)
@@ -70,6 +76,9 @@ def test_auto_is_on_for_tables_only_and_true_is_refused_for_streams(tmp_path):
     forest = on.forest_.anomaly_score(on.estimators_[0].table_.encode(frame))
     assert forest[:4].mean() > np.median(forest)  # rows with the rare category isolate early
     np.testing.assert_array_equal(on.encode(frame), off.encode(frame))
+    on.save(tmp_path / "table.aekit")  # the trees split the encoding, wider than the table
+    np.testing.assert_array_equal(aekit.load(tmp_path / "table.aekit").score_samples(frame),
+                                  on.score_samples(frame))
     np.save(tmp_path / "x.npy", X.astype(np.float32))
     assert OutlierDetector(random_state=0).fit(tmp_path / "x.npy").forest_ is None
     with pytest.raises(ValueError, match="needs the rows in memory; this fit streams"):

@@ -142,6 +142,9 @@ def test_dense_code_blends_overlapping_patches_without_seams(photos, size):
     del dense.reconstruct
     real = dense.reconstruct(np.stack([image, image]))  # 4-D of another size: each blended
     assert real.shape == (2, 3, *size)
+    patch = image[:, :16, :16] if min(size) >= 16 else np.zeros((3, 16, 16))
+    np.testing.assert_allclose(dense.reconstruct_image(patch),  # the training size: as it is
+                               dense.reconstruct(patch[None].astype(np.float32))[0], atol=1e-6)
 
 
 def test_photo_training_is_a_budget_of_steps_with_early_stopping():

@@ -33,7 +33,9 @@ class Variational(Constraint):
       KL(q(z|x) || p(z))``, in nats;
     - ``loss="mse"``: ``||x - x_hat||^2`` is ``-log p(x|z)`` of a Gaussian of variance 1/2 in the
       scaled space, up to the constant ``(d/2) log(pi)``, so ``beta=1`` is again the ELBO of
-      that model (``elbo`` adds the constant and the scaler's log-Jacobian).
+      that model (``elbo`` adds the constant and the scaler's log-Jacobian);
+    - ``loss="mae"``: ``|x - x_hat|`` summed is ``-log p(x|z)`` of a Laplace of scale 1 per
+      scaled feature, up to ``d log 2`` (added by ``elbo``, with the log-Jacobian).
 
     ``beta`` other than 1 is the beta-VAE (Higgins et al., 2017): larger values trade
     reconstruction for a code closer to the prior. ``beta=0`` with the variance going to zero is

@@ -70,9 +70,14 @@ class SpatialCodeMixin:
         """The reconstruction (denoised, for a denoising model) of ONE image of any size.
 
         ``image``: ``(channels, height, width)`` (or ``(height, width)`` for one channel) in the
-        units the model was fitted on; the result has the same shape and dtype (float). Needs
-        ``code="spatial"``: the network runs on the whole image at once. Memory grows with the
-        image: about ``4 * max(conv_channels) * H * W / 4`` bytes for the largest feature map.
+        units the model was fitted on; the result has the same shape and dtype (float).
+        With ``code="spatial"`` the network runs on the whole image at once (memory grows with
+        the image: about ``4 * max(conv_channels) * H * W / 4`` bytes for the largest feature
+        map). With ``code="dense"`` an image of the training size is reconstructed as it is;
+        any other size is cut into patches of the training size overlapping by half, each
+        reconstructed, and blended with Hann windows (which add up to one where patches
+        overlap), so no seam marks where patches join; the image is mirrored at its borders
+        first, so every pixel lies under whole windows.
         """
         check_is_fitted(self)
         arr = np.asarray(image, dtype=np.float64)
@@ -86,7 +91,9 @@ class SpatialCodeMixin:
         if not np.isfinite(arr).all():
             raise ValueError("image has NaN or infinite values; fill them first.")
         if self.code != "spatial":
-            result = self._blend_patches(arr)
+            same = tuple(arr.shape[1:]) == tuple(int(s) for s in self.image_shape_[1:])
+            result = (self.reconstruct(arr[None].astype(np.float32))[0].astype(np.float64)
+                      if same else self._blend_patches(arr))
             return result[0] if squeeze else result
         offset = self.scaler_.offset.reshape(channels, -1)[:, 0][:, None, None]
         factor = self.scaler_.factor.reshape(channels, -1)[:, 0][:, None, None]

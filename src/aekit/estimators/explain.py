@@ -73,7 +73,8 @@ class ExplanationMixin:
 
         It explains the reconstruction part of the score. With ``anomaly_score_="combined"`` a
         row can also be unusual by its code distance alone (it lies along the data's structure
-        but far out); ``explain`` says nothing about that part.
+        but far out), and with an isolation forest (``forest_``) by how quickly the trees
+        isolate it; ``explain`` says nothing about those parts.
 
         Parameters
         ----------

@@ -176,9 +176,10 @@ class InferenceMixin:
     def reconstruction_error(self, X):
         """Per-sample reconstruction error (positive; higher is worse), float64 (n_samples,).
 
-        The mean over features of the training loss (squared error, or cross-entropy for
-        ``loss="bce"``), measured in the scaled space the network sees. ``X``: an array, or
-        data on disk as for ``fit`` (scored a chunk at a time).
+        The mean over features of the training loss (squared error, absolute error for
+        ``loss="mae"``, cross-entropy for ``loss="bce"``), measured in the scaled space the
+        network sees. ``X``: an array, or data on disk as for ``fit`` (scored a chunk at a
+        time).
         """
         return self.infer(X, ("error",)).error
 

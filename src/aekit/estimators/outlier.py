@@ -88,15 +88,15 @@ class OutlierDetector(MembersMixin, ForestMixin, ScoringMixin, ExplanationMixin,
     anomaly_score : {"auto", "combined", "reconstruction", "knn", "all", "elbo", \
             "log_likelihood"}, default="auto"
         "combined": reconstruction error plus code distance, each divided by its median over the
-        training rows. "reconstruction": the mean squared (or cross-entropy, for ``loss="bce"``)
-        reconstruction error only, divided by its training median. "knn": reconstruction plus
-        the mean distance to the 5 nearest training codes; "all": all three. "elbo" and
-        "log_likelihood": the negative ELBO (8 draws) or negative importance-weighted
-        log-likelihood (50 draws) of a variational member, in nats, divided by its training
-        median; the default member is then fitted with ``Variational()``, and a given
-        ``estimator`` must have it. "auto": "reconstruction" for data in [0, 1] with at least
-        256 features (images: the codes of other images often lie among the training codes,
-        and the code distance hurts there), "combined" otherwise.
+        training rows. "reconstruction": the member's mean loss per feature (squared error, or
+        its ``loss``: absolute error, cross-entropy) only, divided by its training median.
+        "knn": reconstruction plus the mean distance to the 5 nearest training codes; "all":
+        all three. "elbo" and "log_likelihood": the negative ELBO (8 draws) or negative
+        importance-weighted log-likelihood (50 draws) of a variational member, in nats,
+        divided by its training median; the default member is then fitted with
+        ``Variational()``, and a given ``estimator`` must have it. "auto": "reconstruction"
+        for data in [0, 1] with at least 256 features (images: the codes of other images often
+        lie among the training codes, and the code distance hurts there), else "combined".
     scaling : {"auto", "robust", "standard", "none"}, default="auto"
         Scaling applied before the autoencoder sees the data (its own ``scaling`` comes after):
         "robust" subtracts each feature's median and divides by its interquartile range / 1.349,
@@ -137,6 +137,8 @@ class OutlierDetector(MembersMixin, ForestMixin, ScoringMixin, ExplanationMixin,
         Only when X had string column names.
     n_calibration_ : int
         Number of held-out (or ``calibrate``) rows behind ``fpr`` thresholds and ``p_values``.
+    forest_ : aekit.estimators.outlier_forest.IsolationTrees or None
+        The isolation forest beside the autoencoders (see ``isolation_forest``), or None.
     train_scores_ : ndarray of shape (n_samples,)
         Anomaly scores (``-score_samples``) of the rows passed to ``fit``, held-out ones
         included; ``contamination`` thresholds are their quantiles.
@@ -265,6 +267,7 @@ class OutlierDetector(MembersMixin, ForestMixin, ScoringMixin, ExplanationMixin,
                 f"fpr={self.fpr!r} needs held-out rows, but validation_fraction=None; set "
                 "validation_fraction (e.g. 0.1), or fit and then call calibrate(X_clean, fpr=...)."
             )
+        self._check_forest(streamed=is_source(X))
         rng = self._random_state()
         self.table_mode_ = False
         if is_source(X):

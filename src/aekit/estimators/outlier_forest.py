@@ -57,8 +57,24 @@ class IsolationTrees:
         if ((self.left[inner] >= n_nodes).any() or (self.right[inner] < 0).any()
                 or (self.right[inner] >= n_nodes).any() or (self.feature[inner] < 0).any()):
             raise ValueError("IsolationTrees has child or feature indices out of range.")
-        self.max_depth = int(np.ceil(np.log2(max(n_nodes, 2)))) + 1
+        self.max_depth = self._depth()
         self.n_features = int(self.feature[inner].max()) + 1 if inner.any() else 0
+
+    def _depth(self) -> int:
+        """The depth of the deepest leaf (walked level by level; duplicated or few distinct
+        rows grow chains far deeper than log2 of the node count). A cycle is refused."""
+        n_trees, width = self.feature.shape
+        trees = np.arange(n_trees)
+        nodes = np.stack([trees, np.zeros(n_trees, np.int64)], axis=1)  # (tree, node) at a level
+        for depth in range(width + 1):
+            inner = self.left[nodes[:, 0], nodes[:, 1]] >= 0
+            if not inner.any():
+                return depth
+            parents = nodes[inner]
+            nodes = np.concatenate([
+                np.stack([parents[:, 0], self.left[parents[:, 0], parents[:, 1]]], axis=1),
+                np.stack([parents[:, 0], self.right[parents[:, 0], parents[:, 1]]], axis=1)])
+        raise ValueError("IsolationTrees has a cycle: a tree is deeper than its node count.")
 
     @classmethod
     def fit(cls, X: np.ndarray, random_state: int) -> IsolationTrees:
@@ -141,13 +157,16 @@ def robust_standardizer(scores: np.ndarray) -> tuple[float, float]:
 class ForestMixin:
     """``OutlierDetector``'s forest part: fitted beside the members, blended into the score."""
 
+    def _check_forest(self, streamed: bool) -> None:
+        """Refuse, before any training, a forest that cannot be fit."""
+        if self.isolation_forest is True and streamed:
+            raise ValueError("isolation_forest=True needs the rows in memory; this fit streams "
+                             "its data from disk. Use isolation_forest=False (or 'auto').")
+
     def _fit_forest(self, sample, *, image_like: bool, streamed: bool, rng) -> None:
         use = self.isolation_forest
         if use == "auto":  # where it was chosen: tables in memory, default members
             use = not (image_like or streamed or self.estimator is not None)
-        elif use and streamed:
-            raise ValueError("isolation_forest=True needs the rows in memory; this fit streams "
-                             "its data from disk. Use isolation_forest=False (or 'auto').")
         self.forest_ = (IsolationTrees.fit(self._forest_rows(sample),
                                            int(rng.randint(2**31 - 1))) if use else None)
 

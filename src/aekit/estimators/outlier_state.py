@@ -142,6 +142,7 @@ class DetectorFileMixin:
                 if reference is None or reference.dim() != 2 or reference.shape[1] != k:
                     raise ModelFileError(f"has no valid code reference for member {i}.")
                 self._knn_reference.append(reference.float().numpy())
+        self._check_forest_width()
 
     def _restore_forest(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         """The isolation forest's arrays and standardizers (files before it: no forest)."""
@@ -159,6 +160,14 @@ class DetectorFileMixin:
                                           normalizer=float(arrays["normalizer"][0]))
         except ValueError as error:
             raise ModelFileError(f"has a corrupted isolation forest: {error}") from None
-        if self.forest_.n_features > self.n_features_in_:
-            raise ModelFileError("has an isolation forest for more features than the detector.")
         self._standardizers = tuple(tuple(p) for p in pairs)
+
+    def _check_forest_width(self) -> None:
+        """The trees split the scaled rows, or a table's encoding: no wider than those."""
+        if getattr(self, "forest_", None) is None:
+            return
+        width = (self.estimators_[0].table_.n_inputs if self.table_mode_
+                 else self.n_features_in_)
+        if self.forest_.n_features > width:
+            raise ModelFileError(f"has an isolation forest for {self.forest_.n_features} "
+                                 f"features; the detector's rows have {width}.")

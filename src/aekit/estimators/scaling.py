@@ -22,12 +22,7 @@ class ColumnStats:
         self.max = np.full(n_features, -np.inf)
 
     @classmethod
-    def from_array(cls, X: np.ndarray, chunk_rows: int = 2048) -> ColumnStats:
-        if X.shape[0] > chunk_rows:  # chunks keep the float64 temporaries small (and fast)
-            stats = cls(X.shape[1])
-            for start in range(0, X.shape[0], chunk_rows):
-                stats.update(X[start:start + chunk_rows])
-            return stats
+    def from_array(cls, X: np.ndarray) -> ColumnStats:
         stats = cls(X.shape[1])
         stats.count = X.shape[0]
         stats.mean = X.mean(axis=0, dtype=np.float64)
