@@ -64,6 +64,11 @@ CANDIDATES = {
     # median/IQR sum, the one of the three that also scores new rows beyond the training range
     "combined trim 10% + forest": dict(anomaly_score="combined", trim=0.10,
                                        isolation_forest=True),
+    # added for the per-table speed target (wide tables such as InternetAds): narrower members
+    "trim 10% + forest, hidden <= 128": dict(anomaly_score="combined", trim=0.10,
+                                             isolation_forest=True, _max_hidden=128),
+    "trim 10% + forest, hidden <= 64": dict(anomaly_score="combined", trim=0.10,
+                                            isolation_forest=True, _max_hidden=64),
 }
 BASELINES = ("iforest", "pyod_ae", "pyod_vae", "ecod", "pca")
 

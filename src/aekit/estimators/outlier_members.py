@@ -14,6 +14,7 @@ class MembersMixin:
     """Building and training ``OutlierDetector``'s autoencoders."""
 
     _step_budget = 1000  # gradient steps of the default autoencoder on large data
+    _max_hidden = 256  # the default autoencoder's hidden width at most
     _diverse = False  # default members differ in code size, not only in seed
     _DIVERSITY = (1.0, 0.5, 1.5, 0.75, 1.25)
 
@@ -21,7 +22,7 @@ class MembersMixin:
                            width: int | None = None) -> Autoencoder:
         """``width``: the network's input width when it differs from ``n_features`` (tables)."""
         n_components = max(1, min(32, n_features // 2))
-        hidden = min(256, max(2 * n_components, width or n_features))
+        hidden = min(self._max_hidden, max(2 * n_components, width or n_features))
         # Images: small batches on a few hundred images give the wide network enough steps.
         # Large data: about 1,000 steps at most; longer training fits the training outliers too.
         batch_size = int(min(256, max(32, n_samples // 16))) if image_like else 256
