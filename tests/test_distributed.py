@@ -41,15 +41,20 @@ SCRIPT = textwrap.dedent(
 ).replace("PARAMS", repr(PARAMS))
 
 
-def test_two_process_training_matches_one_process_with_the_same_global_batch(tmp_path):
-    script = tmp_path / "train.py"
-    script.write_text(SCRIPT)
+def run_two_processes(script, text: str, argument: str) -> subprocess.CompletedProcess:
+    """Write ``text`` to ``script`` and run it in two processes under torchrun (it must exit 0)."""
+    script.write_text(text)
     out = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-         str(script), str(tmp_path / "ddp.aekit")],
+         str(script), argument],
         capture_output=True, text=True, timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+def test_two_process_training_matches_one_process_with_the_same_global_batch(tmp_path):
+    out = run_two_processes(tmp_path / "train.py", SCRIPT, str(tmp_path / "ddp.aekit"))
     # both ranks trained, each on its half of every global batch: 8 epochs x 128 rows
     assert out.stdout.count("epochs 8 rows 1024") == 2, out.stdout
 
@@ -101,14 +106,7 @@ def test_processes_without_a_seed_share_one_and_split_the_data_alike(tmp_path):
     different rows, and deal different chunks (a hang or a gloo error): process 0's seed is
     used by all."""
     np.save(tmp_path / "x.npy", np.random.RandomState(0).rand(600, 10).astype(np.float32))
-    script = tmp_path / "unseeded.py"
-    script.write_text(UNSEEDED_SCRIPT)
-    out = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-         str(script), str(tmp_path / "x.npy")],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
+    run_two_processes(tmp_path / "unseeded.py", UNSEEDED_SCRIPT, str(tmp_path / "x.npy"))
     seen = [(tmp_path / f"x.npy.rank{rank}").read_text() for rank in (0, 1)]
     assert seen[0] == seen[1] and "held out" in seen[0], seen
 
@@ -136,14 +134,7 @@ def test_two_processes_agree_in_bf16(tmp_path):
     one-process fit: each step's products are rounded to 8 bits of mantissa, differently for
     16-row and 32-row products, and the differences add up over 64 steps (measured: at most
     0.015 on weights of size 0.3), so the weights agree to 5e-2 and the losses to 2%."""
-    script = tmp_path / "bf16.py"
-    script.write_text(BF16_SCRIPT)
-    out = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-         str(script), str(tmp_path / "w")],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
+    run_two_processes(tmp_path / "bf16.py", BF16_SCRIPT, str(tmp_path / "w"))
     rank0, rank1 = (np.load(tmp_path / f"w.rank{r}.npy") for r in (0, 1))
     np.testing.assert_array_equal(rank0, rank1)
     X = np.random.RandomState(0).rand(256, 10).astype(np.float32)
@@ -180,14 +171,7 @@ def test_two_processes_train_a_variational_model(tmp_path):
     (not equal: each process draws its own rows' codes)."""
     from sklearn.datasets import load_digits
 
-    script = tmp_path / "vae.py"
-    script.write_text(VAE_SCRIPT)
-    out = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-         str(script), str(tmp_path / "vae")],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
+    run_two_processes(tmp_path / "vae.py", VAE_SCRIPT, str(tmp_path / "vae"))
     rank0, rank1 = (np.load(tmp_path / f"vae.rank{r}.npy") for r in (0, 1))
     np.testing.assert_array_equal(rank0, rank1)
     X = (load_digits().data / 16.0).astype(np.float32)
