@@ -69,6 +69,16 @@ CANDIDATES = {
                                              isolation_forest=True, _max_hidden=128),
     "trim 10% + forest, hidden <= 64": dict(anomaly_score="combined", trim=0.10,
                                             isolation_forest=True, _max_hidden=64),
+    # added for the per-table speed target, after the forest grew its own trees (5x faster
+    # than scikit-learn's): fewer steps on small tables, and a compute cap on wide ones
+    "trim 10% + forest, 300 steps": dict(anomaly_score="combined", trim=0.10,
+                                         isolation_forest=True, _step_budget=300),
+    "trim 10% + forest, 300 steps, 3e9 MACs": dict(anomaly_score="combined", trim=0.10,
+                                                   isolation_forest=True, _step_budget=300,
+                                                   _compute_budget=3e9),
+    "trim 10% + forest, 200 steps, 3e9 MACs": dict(anomaly_score="combined", trim=0.10,
+                                                   isolation_forest=True, _step_budget=200,
+                                                   _compute_budget=3e9),
 }
 BASELINES = ("iforest", "pyod_ae", "pyod_vae", "ecod", "pca")
 
@@ -95,9 +105,10 @@ def scores_of(method: str, X: np.ndarray, seed: int) -> np.ndarray:
     if method in CANDIDATES:
         from aekit import OutlierDetector
 
-        # as measured: before trim and the forest became defaults
+        # as measured: before trim, the forest and the 200-step budget became defaults
         params = {"trim": 0.0, "isolation_forest": False, **CANDIDATES[method]}
-        knobs = {k: params.pop(k) for k in list(params) if k.startswith("_")}
+        knobs = {"_step_budget": 1000, "_compute_budget": None,  # the budget before them
+                 **{k: params.pop(k) for k in list(params) if k.startswith("_")}}
         detector = OutlierDetector(random_state=seed, **params)
         for key, value in knobs.items():
             setattr(detector, key, value)
@@ -126,6 +137,19 @@ def scores_of(method: str, X: np.ndarray, seed: int) -> np.ndarray:
         pca = PCA(0.9, random_state=seed).fit(Z)
         return ((pca.inverse_transform(pca.transform(Z)) - Z) ** 2).sum(axis=1)
     raise ValueError(method)
+
+
+def warm_up() -> None:
+    """Each worker pays torch's one-off start-up (oneDNN kernels, about 1 s) before its first
+    timed run, so that the first table of a method is not charged for it."""
+    import torch
+
+    from aekit import OutlierDetector
+
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore")
+    X = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+    OutlierDetector(random_state=0).fit(X).score_samples(X)
 
 
 def run_one(task):
@@ -179,8 +203,11 @@ def slow_tables(results, method, tables, baseline="pyod_ae") -> list[str]:
 
 def report(folder: Path, results) -> None:
     """Selection by step 4, among the candidates that keep issue 19's speed target: fit + score
-    in total at least 5x faster than PyOD's AutoEncoder on the tables the rule sees (added to
-    the rule after the first report, which chose a 5-member ensemble 2x slower than PyOD)."""
+    at least 5x faster than PyOD's AutoEncoder in total on the tables the rule sees (added to
+    the rule after the first report, which chose a 5-member ensemble 2x slower than PyOD) and
+    on each of them where PyOD takes at least 1 s (the issue's per-table part, added later,
+    when the first candidates that meet it were measured); where no candidate meets the
+    per-table part, the total alone, and where none meets that, any candidate."""
     from _common import format_table
 
     all_tables = names(folder)
@@ -191,8 +218,9 @@ def report(folder: Path, results) -> None:
 
     def pick(tables):
         fast = [m for m in candidates if not timed or speed_ratio(results, m, tables) >= 5.0]
-        return max(fast or candidates, key=lambda m: (mean_of(results, m, tables),
-                                                      mean_of(results, m, tables, "ap")))
+        fast_everywhere = [m for m in fast if not timed or not slow_tables(results, m, tables)]
+        return max(fast_everywhere or fast or candidates,
+                   key=lambda m: (mean_of(results, m, tables), mean_of(results, m, tables, "ap")))
 
     for k, fold in enumerate(folds(folder)):
         best = pick([t for t in all_tables if t not in fold])
@@ -252,7 +280,8 @@ def main(argv=None) -> int:
     tasks = [(str(args.folder), m, t, s) for m in args.methods for t in names(args.folder)
              for s in SEEDS if (m, t, s) not in done]
     print(f"{len(tasks)} runs to do ({len(done)} done)", flush=True)
-    with open(args.results, "a") as out, ProcessPoolExecutor(args.jobs) as pool:
+    pool = ProcessPoolExecutor(args.jobs, initializer=warm_up)
+    with open(args.results, "a") as out, pool:
         for row in pool.map(run_one, tasks):
             out.write(json.dumps(row) + "\n")
             out.flush()

@@ -192,6 +192,27 @@ def test_default_estimator_is_sized_from_the_data():
     assert ae.n_components_ == 5 and ae.scaling_ == "none" and det.scaling_ == "robust"
 
 
+def test_default_training_budget_by_steps_and_by_multiply_adds():
+    det = OutlierDetector()
+    # a table of 4,000 rows: 16 batches of 256 an epoch, about 200 steps -> 13 epochs
+    small = det._default_estimator(4000, 20, image_like=False)
+    assert small.max_iter == 13 and small.hidden_layer_sizes == (20,)
+    # large data: 5 epochs at least, whatever the step budget
+    assert det._default_estimator(100_000, 20, image_like=False).max_iter == 5
+    # images keep their 1,000 steps (batches of n // 16 rows: 16 steps an epoch -> 50 epochs)
+    images = det._default_estimator(800, 784, image_like=True)
+    assert images.max_iter == 50 and images.hidden_layer_sizes == (256,)
+    # a wide table (2,000 x 1,555, like InternetAds): 3 epochs of a narrower network keep the
+    # forward passes within the 3e9 multiply-adds
+    wide = det._default_estimator(2000, 1555, image_like=False)
+    (hidden,) = wide.hidden_layer_sizes
+    assert wide.max_iter == 3 and 64 <= hidden < 256
+    assert 3 * 2048 * 2 * hidden * (1555 + 32) <= 3e9
+    middle = det._default_estimator(3000, 166, image_like=False)  # musk: fewer epochs
+    steps = middle.max_iter * 12
+    assert middle.hidden_layer_sizes == (166,) and 3 <= middle.max_iter < 200 / 12
+    assert steps * 256 * 2 * 166 * (166 + 32) <= 3e9
+
 def test_image_like_data_is_not_rescaled():
     rng = np.random.default_rng(0)
     images = rng.random((60, 256)) * (rng.random((1, 256)) < 0.5)

