@@ -67,9 +67,8 @@ class OutlierDetector(MembersMixin, ForestMixin, ScoringMixin, ExplanationMixin,
         ``min(256, max(2 * k, n_features))`` units, batches of 256 rows (of ``n_samples // 16``
         rows clipped to [32, 256] for images, see ``scaling``), 50 epochs but no more than about
         200 gradient steps on a table (1,000 for images; at least 5 epochs; longer training
-        also fits the outliers among the training rows), on a wide table fewer epochs (at least
-        3), then a narrower hidden layer, to keep training within 3e9 multiply-adds, and
-        ``scaling="none"`` (this detector scales the data itself).
+        also fits the training outliers), within 3e9 multiply-adds on a wide table (fewer
+        epochs, at least 3, then a narrower layer), and ``scaling="none"``.
     contamination : "auto" or float in (0, 0.5], default="auto"
         A float: the fraction of the training rows to flag; the threshold is that quantile of
         their scores (as in scikit-learn's ``IsolationForest``). "auto": the threshold is set by
