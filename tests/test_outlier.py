@@ -197,6 +197,8 @@ def test_default_training_budget_by_steps_and_by_multiply_adds():
     # a table of 4,000 rows: 16 batches of 256 an epoch, about 200 steps -> 13 epochs
     small = det._default_estimator(4000, 20, image_like=False)
     assert small.max_iter == 13 and small.hidden_layer_sizes == (20,)
+    # a table with text or gaps (its encoding 40 wide) keeps the 1,000 steps: 50 epochs here
+    assert det._default_estimator(4000, 20, image_like=False, width=40).max_iter == 50
     # large data: 5 epochs at least, whatever the step budget
     assert det._default_estimator(100_000, 20, image_like=False).max_iter == 5
     # images keep their 1,000 steps (batches of n // 16 rows: 16 steps an epoch -> 50 epochs)

@@ -57,6 +57,42 @@ def test_the_fast_traversal_scores_as_the_trees_say():
                                [_walk(trees, r) for r in few[:100]], atol=1e-12)
 
 
+def _from_scikit_learn(forest):
+    """scikit-learn's trees in IsolationTrees' arrays (node ids in its own order, not the
+    complete layout aekit grows): the form of model files saved before aekit grew its trees."""
+    from aekit.estimators.outlier_forest import average_path_length
+
+    trees = [e.tree_ for e in forest.estimators_]
+    width = max(t.node_count for t in trees)
+    arrays = {k: np.zeros((len(trees), width), dtype) for k, dtype in
+              (("feature", np.int64), ("threshold", np.float64), ("left", np.int64),
+               ("right", np.int64), ("leaf_value", np.float64))}
+    arrays["left"][:] = arrays["right"][:] = -1
+    for t, tree in enumerate(trees):
+        n, depth = tree.node_count, np.zeros(tree.node_count)
+        for node in range(n):  # children come after their parent
+            for child in (tree.children_left[node], tree.children_right[node]):
+                if child >= 0:
+                    depth[child] = depth[node] + 1
+        arrays["feature"][t, :n] = np.maximum(tree.feature, 0)
+        arrays["threshold"][t, :n] = tree.threshold
+        arrays["left"][t, :n], arrays["right"][t, :n] = tree.children_left, tree.children_right
+        arrays["leaf_value"][t, :n] = depth + average_path_length(tree.n_node_samples)
+    return IsolationTrees(**arrays,
+                          normalizer=float(average_path_length([forest.max_samples_])[0]))
+
+
+def test_scikit_learns_own_trees_score_exactly_as_scikit_learn():
+    """Any tree layout (here scikit-learn's node order) scores as ``-score_samples``."""
+    X = _awkward_table()
+    forest = IsolationForest(random_state=4).fit(X)
+    trees = _from_scikit_learn(forest)
+    new = np.random.default_rng(1).normal(0, 3, size=(300, 6))
+    for rows in (X, new):
+        np.testing.assert_allclose(trees.anomaly_score(rows), -forest.score_samples(rows),
+                                   rtol=0, atol=1e-12)
+
+
 def test_the_trees_grow_as_scikit_learns_isolation_forest_in_distribution():
     """Per row, the mean score over 30 forests equals scikit-learn's within sampling noise
     (a forest that split constant features, drew thresholds outside the node's range, sampled

@@ -66,9 +66,9 @@ class OutlierDetector(MembersMixin, ForestMixin, ScoringMixin, ExplanationMixin,
         ``k = max(1, min(32, n_features // 2))`` units, one hidden layer of
         ``min(256, max(2 * k, n_features))`` units, batches of 256 rows (of ``n_samples // 16``
         rows clipped to [32, 256] for images, see ``scaling``), 50 epochs but no more than about
-        200 gradient steps on a table (1,000 for images; at least 5 epochs; longer training
-        also fits the training outliers), within 3e9 multiply-adds on a wide table (fewer
-        epochs, at least 3, then a narrower layer), and ``scaling="none"``.
+        200 gradient steps on a numeric table (1,000 for images and tables with text or gaps;
+        at least 5 epochs; longer training fits the training outliers too), within 3e9
+        multiply-adds on a wide one (fewer epochs, at least 3, then a narrower layer).
     contamination : "auto" or float in (0, 0.5], default="auto"
         A float: the fraction of the training rows to flag; the threshold is that quantile of
         their scores (as in scikit-learn's ``IsolationForest``). "auto": the threshold is set by
