@@ -17,16 +17,30 @@ class ColumnStats:
     def __init__(self, n_features: int):
         self.count = 0
         self.mean = np.zeros(n_features, np.float64)
-        self.m2 = np.zeros(n_features, np.float64)  # sum of squared deviations from the mean
+        self._m2 = np.zeros(n_features, np.float64)
+        self._rows = None  # from_array: the variance is taken from them when first needed
         self.min = np.full(n_features, np.inf)
         self.max = np.full(n_features, -np.inf)
+
+    @property
+    def m2(self) -> np.ndarray:
+        """The sum of squared deviations from the mean, per column (computed on first use: data
+        in [0, 1] is not rescaled, and on 8,000 x 784 the float64 pass costs 0.1-0.3 s)."""
+        if self._rows is not None:
+            self._m2 = self._rows.var(axis=0, dtype=np.float64) * self._rows.shape[0]
+            self._rows = None
+        return self._m2
+
+    @m2.setter
+    def m2(self, value: np.ndarray) -> None:
+        self._m2, self._rows = value, None
 
     @classmethod
     def from_array(cls, X: np.ndarray) -> ColumnStats:
         stats = cls(X.shape[1])
         stats.count = X.shape[0]
         stats.mean = X.mean(axis=0, dtype=np.float64)
-        stats.m2 = X.var(axis=0, dtype=np.float64) * X.shape[0]
+        stats._rows = X
         stats.min = X.min(axis=0).astype(np.float64)
         stats.max = X.max(axis=0).astype(np.float64)
         return stats
