@@ -87,6 +87,12 @@ CANDIDATES = {
     "auto rules, 200 steps, 3e9 MACs": dict(anomaly_score="auto", trim="auto",
                                             isolation_forest="auto", _step_budget=200,
                                             _compute_budget=3e9),
+    # added after the AP deficit was traced to tables where the forest is near perfect and the
+    # sum of standardized scores lets the autoencoder's heavy tail in: Fisher's combination
+    "auto rules, 200 steps, 3e9 MACs, Fisher": dict(anomaly_score="auto", trim="auto",
+                                                    isolation_forest="auto", _step_budget=200,
+                                                    _compute_budget=3e9,
+                                                    _forest_blend="fisher"),
 }
 BASELINES = ("iforest", "pyod_ae", "pyod_vae", "ecod", "pca")
 
@@ -116,6 +122,7 @@ def scores_of(method: str, X: np.ndarray, seed: int) -> np.ndarray:
         # as measured: before trim, the forest and the 200-step budget became defaults
         params = {"trim": 0.0, "isolation_forest": False, **CANDIDATES[method]}
         knobs = {"_step_budget": 1000, "_compute_budget": None,  # the budget before them
+                 "_forest_blend": "z",  # and the median/IQR sum before Fisher's
                  **{k: params.pop(k) for k in list(params) if k.startswith("_")}}
         detector = OutlierDetector(random_state=seed, **params)
         for key, value in knobs.items():
@@ -221,7 +228,9 @@ def report(folder: Path, results) -> None:
     on each of them where PyOD takes at least 1 s (the issue's per-table part, added later,
     when the first candidates that meet it were measured), tables the detector takes for images
     left out (``is_image_like``: the image path, 1,000 steps, is outside this study); where no
-    candidate meets the per-table part, the total alone, and where none meets that, any."""
+    candidate meets the per-table part, the total alone, and where none meets that, any.
+    Among those, the issue's AP target is a constraint too (added with the Fisher candidate):
+    mean AP at least IsolationForest's on the same tables, where any candidate has it."""
     from _common import format_table
 
     all_tables = names(folder)
@@ -235,7 +244,10 @@ def report(folder: Path, results) -> None:
         fast = [m for m in candidates if not timed or speed_ratio(results, m, tables) >= 5.0]
         tabular = [t for t in tables if t not in image_like]  # the image path is not studied
         fast_everywhere = [m for m in fast if not timed or not slow_tables(results, m, tabular)]
-        return max(fast_everywhere or fast or candidates,
+        pool = fast_everywhere or fast or candidates
+        forest_ap = mean_of(results, "iforest", tables, "ap")
+        precise = [m for m in pool if mean_of(results, m, tables, "ap") >= forest_ap]
+        return max(precise or pool,
                    key=lambda m: (mean_of(results, m, tables), mean_of(results, m, tables, "ap")))
 
     for k, fold in enumerate(folds(folder)):

@@ -9,7 +9,13 @@ from sklearn.ensemble import IsolationForest
 
 import aekit
 from aekit import Autoencoder, ModelFileError, OutlierDetector
-from aekit.estimators.outlier_forest import IsolationTrees, robust_standardizer
+from aekit.estimators.outlier_forest import (
+    MAX_KNOTS,
+    IsolationTrees,
+    robust_standardizer,
+    score_knots,
+    surprise,
+)
 
 
 def _table(n=600, d=6, seed=0):
@@ -110,7 +116,22 @@ def test_the_trees_grow_as_scikit_learns_isolation_forest_in_distribution():
     assert not (trees.feature[~leaves] == 2).any()  # the constant column never splits
 
 
-def test_the_score_is_the_sum_of_the_standardized_autoencoder_and_forest_scores():
+def test_surprise_is_minus_log_the_share_of_training_scores_above():
+    train = np.array([1.0, 2.0, 3.0, 4.0])  # m = 4 knots, exactly the training scores
+    knots = score_knots(train)
+    # at the k-th smallest training score, 3 - k of the others lie above: p = (1 + 3 - k) / 5
+    np.testing.assert_allclose(surprise(train, knots), -np.log([4 / 5, 3 / 5, 2 / 5, 1 / 5]))
+    # between knots the ranks interpolate; below the minimum p = 4/5, past the maximum 1/5
+    np.testing.assert_allclose(surprise(np.array([2.5, -10.0, 99.0]), knots),
+                               -np.log([2.5 / 5, 4 / 5, 1 / 5]))
+    ties = score_knots(np.array([0.0, 1.0, 1.0, 1.0, 2.0]))  # tied scores: none above the tie
+    assert np.isclose(surprise(np.array([1.0]), ties)[0], -np.log((1 + 1) / 6))
+    many = score_knots(np.random.default_rng(0).normal(size=100_000))
+    assert len(many) == MAX_KNOTS and np.all(np.diff(many) >= 0)
+    assert surprise(np.array([0.0]), many)[0] == pytest.approx(-np.log(0.5), abs=0.01)
+
+
+def test_the_score_is_fishers_combination_of_the_two_parts():
     X = _table()
     on = OutlierDetector(random_state=0).fit(X)
     off = OutlierDetector(isolation_forest=False, random_state=0).fit(X)
@@ -118,13 +139,19 @@ def test_the_score_is_the_sum_of_the_standardized_autoencoder_and_forest_scores(
     forest = on.forest_.anomaly_score(on.preprocess(X))
     train = np.ones(len(X), bool)
     train[np.isin(on.train_scores_, on._calibration_scores)] = False  # the held-out rows
-    (a_mid, a_spread), (f_mid, f_spread) = (robust_standardizer(off.train_scores_[train]),
-                                            robust_standardizer(forest[train]))
-    expected = (off.train_scores_ - a_mid) / a_spread + (forest - f_mid) / f_spread
+    ae, trees = off.train_scores_, forest
+    (a_mid, a_spread), (f_mid, f_spread) = (robust_standardizer(ae[train]),
+                                            robust_standardizer(trees[train]))
+    z = (ae - a_mid) / a_spread + (trees - f_mid) / f_spread
+    expected = (surprise(ae, np.sort(ae[train])) + surprise(trees, np.sort(trees[train]))
+                + 1e-6 * z)
     np.testing.assert_allclose(on.train_scores_, expected, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(-on.score_samples(X), expected, rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(on.encode(X), off.encode(X))  # the same autoencoder
     assert (on.predict(X[:12]) == -1).mean() > 0.5
+    # a row past both parts' training maxima outranks the most extreme training row
+    far = X[:1] * 50
+    assert -on.score_samples(far)[0] > on.train_scores_.max()
 
 
 def test_auto_is_on_for_tables_only_and_true_is_refused_for_streams(tmp_path):
@@ -172,3 +199,17 @@ def test_the_forest_survives_a_model_file_and_a_damaged_one_is_refused(tmp_path)
     missing = {k: v for k, v in tensors.items() if k != "forest.threshold"}
     with pytest.raises(ModelFileError, match="incomplete isolation forest"):
         OutlierDetector().__aekit_restore__(state, missing)
+    unsorted = dict(tensors)
+    unsorted["forest.trees_knots"] = unsorted["forest.trees_knots"].flip(0)
+    with pytest.raises(ModelFileError, match="corrupted score quantiles"):
+        OutlierDetector().__aekit_restore__(state, unsorted)
+    # a file from before Fisher's blend (no quantiles) scores by the median/IQR sum
+    older = {k: v for k, v in tensors.items() if not k.endswith("_knots")}
+    old = OutlierDetector()
+    old.__aekit_restore__(state, older)
+    assert old._score_knots is None
+    ae = -OutlierDetector(isolation_forest=False, random_state=0).fit(X).score_samples(X)
+    trees = detector.forest_.anomaly_score(detector.preprocess(X))
+    (a_mid, a_spread), (f_mid, f_spread) = detector._standardizers
+    np.testing.assert_allclose(-old.score_samples(X),
+                               (ae - a_mid) / a_spread + (trees - f_mid) / f_spread, rtol=1e-6)

@@ -133,7 +133,8 @@ class DetectorGraph(nn.Module):
 
         self.k = N_NEIGHBOURS
         forest = getattr(detector, "forest_", None)
-        self.forest = None if forest is None else _Forest(forest, detector._standardizers)
+        self.forest = None if forest is None else _Forest(
+            forest, detector._standardizers, getattr(detector, "_score_knots", None))
         self.register_buffer("center64", torch.as_tensor(np.asarray(detector._scale_center,
                                                                     dtype=np.float64)))
         self.register_buffer("spread64", torch.as_tensor(np.asarray(detector._scale_spread,
@@ -169,8 +170,12 @@ class DetectorGraph(nn.Module):
 class _Forest(nn.Module):
     """``IsolationTrees`` as gathers over flat node arrays (one step per tree level)."""
 
-    def __init__(self, trees, standardizers) -> None:
+    def __init__(self, trees, standardizers, knots=None) -> None:
         super().__init__()
+        self.fisher = knots is not None  # else the median/IQR sum (files from before it)
+        if self.fisher:
+            self.register_buffer("ae_knots", torch.as_tensor(np.asarray(knots[0], np.float64)))
+            self.register_buffer("tree_knots", torch.as_tensor(np.asarray(knots[1], np.float64)))
         n_trees, width = trees.feature.shape
         offset = np.arange(n_trees)[:, None] * width
         for name, values in (("left", trees.left), ("right", trees.right)):
@@ -196,10 +201,32 @@ class _Forest(nn.Module):
         depth = self.leaf_value[node].reshape(self.n_trees, n).mean(dim=0)
         return torch.pow(2.0, -depth / self.normalizer)
 
+    @staticmethod
+    def surprise(scores: Tensor, knots: Tensor) -> Tensor:
+        """``outlier_forest.surprise`` in torch operations (the same steps, float64)."""
+        m = knots.shape[0]
+        if m == 1:
+            cdf = (scores >= knots[0]).double()
+        else:
+            at = (knots.unsqueeze(0) <= scores.unsqueeze(1)).sum(dim=1)  # knots at or below
+            low = (at - 1).clamp(0, m - 2)
+            x0, x1 = knots[low], knots[low + 1]
+            step = torch.where(x1 > x0, x1 - x0, torch.ones_like(x0))
+            cdf = (low.double() + ((scores - x0) / step).clamp(0.0, 1.0)) / (m - 1)
+            cdf = torch.where(at == 0, torch.zeros_like(cdf),
+                              torch.where(at >= m, torch.ones_like(cdf), cdf))
+        return -torch.log((1.0 + (m - 1) * (1.0 - cdf)) / (m + 1.0))
+
     def blend(self, autoencoder_score: Tensor, rows: Tensor) -> Tensor:
+        from .outlier_forest import FISHER_TIE_BREAK
+
         forest = self(rows)
-        return ((autoencoder_score.double() - self.ae_mid) / self.ae_spread
-                + (forest - self.f_mid) / self.f_spread).float()
+        ae = autoencoder_score.double()
+        z = (ae - self.ae_mid) / self.ae_spread + (forest - self.f_mid) / self.f_spread
+        if not self.fisher:
+            return z.float()
+        return (self.surprise(ae, self.ae_knots) + self.surprise(forest, self.tree_knots)
+                + FISHER_TIE_BREAK * z).float()
 
 
 def _input_shape(model) -> tuple[int, ...]:

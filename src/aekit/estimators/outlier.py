@@ -114,11 +114,11 @@ class OutlierDetector(MembersMixin, ForestMixin, ScoringMixin, ExplanationMixin,
         of ``benchmarks/bench_detector_design.py``. In-memory data only: a fit streamed from
         disk does not trim.
     isolation_forest : "auto" or bool, default="auto"
-        Also fit an isolation forest on the scaled rows and add its standardized score to the
-        autoencoders' (see ``aekit.estimators.outlier_forest``). "auto": on for tables in
-        memory with the default members (a table with text or gaps: on its encoding); off for
-        images, streams and a given ``estimator`` (not measured). ``explain`` stays the
-        autoencoders'.
+        Also fit an isolation forest on the scaled rows and combine its score with the
+        autoencoders' by Fisher's method (``aekit.estimators.outlier_forest``). "auto": on
+        for tables in memory with the default members (a table with text or gaps: on its
+        encoding); off for images, streams and a given ``estimator`` (not measured).
+        ``explain`` stays the autoencoders'.
     random_state : int, RandomState or None, default=None
         Seeds the held-out split and the autoencoders (it replaces their ``random_state``).
 

@@ -74,6 +74,10 @@ class DetectorFileMixin:
             state["forest"] = [[float(v) for v in pair] for pair in self._standardizers]
             tensors.update({f"forest.{k}": torch.from_numpy(np.ascontiguousarray(v))
                             for k, v in self.forest_.arrays().items()})
+            knots = getattr(self, "_score_knots", None)
+            if knots is not None:  # Fisher's blend: each part's training-score quantiles
+                tensors.update({f"forest.{name}_knots": torch.from_numpy(np.ascontiguousarray(k))
+                                for name, k in zip(("autoencoder", "trees"), knots)})
         return state, tensors
 
     def __aekit_restore__(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
@@ -161,6 +165,13 @@ class DetectorFileMixin:
         except ValueError as error:
             raise ModelFileError(f"has a corrupted isolation forest: {error}") from None
         self._standardizers = tuple(tuple(p) for p in pairs)
+        knots = [tensors.pop(f"forest.{name}_knots", None) for name in ("autoencoder", "trees")]
+        self._score_knots = None  # a file from before Fisher's blend: the median/IQR sum
+        if any(k is not None for k in knots):
+            if any(k is None or k.dim() != 1 or not k.numel() or not bool(torch.isfinite(k).all())
+                   or bool((k[1:] < k[:-1]).any()) for k in knots):
+                raise ModelFileError("has corrupted score quantiles for its isolation forest.")
+            self._score_knots = tuple(k.double().numpy() for k in knots)
 
     def _check_forest_width(self) -> None:
         """The trees split the scaled rows, or a table's encoding: no wider than those."""
