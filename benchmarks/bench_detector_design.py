@@ -8,7 +8,9 @@ The protocol, fixed before any result was looked at:
    issue names (the score: reconstruction, + Mahalanobis, + kNN of the code, all three;
    ensembles of 5 members, by seed and by seed and code size; a budget of 3,000 steps instead of
    1,000; trimming the 5% worst-reconstructed training rows for a second phase). Added
-   later (issue 16): "vae elbo", a variational member scored by its negative ELBO.
+   later (issue 16): "vae elbo", a variational member scored by its negative ELBO; and more
+   after each report, each commented where it is defined (``CANDIDATES``), as were the two
+   constraints added to step 4 (``report``).
 3. **Unsupervised runs.** Each candidate and each baseline is fit on all rows of a table and
    scores them; ROC-AUC and average precision against the labels; seeds 0, 1, 2; tables over
    50,000 rows are subsampled (seeded) to 50,000.
