@@ -194,3 +194,44 @@ def test_variational_and_spatial_models_export(tmp_path):
     detector = aekit.OutlierDetector(anomaly_score="elbo", random_state=0).fit(images)
     with pytest.raises(ExportError, match="codes drawn at random"):
         aekit.export_onnx(detector, tmp_path / "d.onnx")
+
+
+def test_the_forest_and_its_quantile_lookups_are_native_tree_ensembles(wine, tmp_path):
+    import onnx
+
+    X, big = wine
+    detector = aekit.OutlierDetector(random_state=0).fit(X)
+    assert detector.forest_ is not None and detector._score_knots is not None
+    aekit.export_onnx(detector, tmp_path / "det.onnx")
+    model = onnx.load(tmp_path / "det.onnx")
+    ops = [n.op_type for n in model.graph.node]
+    for function in model.functions:
+        ops += [n.op_type for n in function.node]
+    assert ops.count("TreeEnsembleRegressor") == 3  # the forest, one lookup for each part
+    out, _ = run(tmp_path / "det.onnx", big)
+    close(out["score"], -detector.score_samples(big))
+
+
+def test_the_knot_search_tree_counts_as_searchsorted(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    from aekit.estimators.forest_graph import Knots
+
+    rng = np.random.default_rng(0)
+    knots = np.sort(np.concatenate([rng.normal(size=200), np.full(7, 0.25)]))  # with ties
+    node = helper.make_node("TreeEnsembleRegressor", ["x"], ["y"], domain="ai.onnx.ml",
+                            n_targets=1, aggregate_function="SUM", post_transform="NONE",
+                            **Knots(knots).search_tree())
+    graph = helper.make_graph([node], "search",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18),
+                                                    helper.make_opsetid("ai.onnx.ml", 3)])
+    onnx.save(model, tmp_path / "search.onnx")
+    session = ort.InferenceSession(str(tmp_path / "search.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    probe = np.concatenate([knots, rng.normal(0, 2, 500), [-99.0, 99.0]]).astype(np.float32)
+    found = session.run(None, {"x": probe[:, None]})[0].ravel()
+    expected = np.searchsorted(knots.astype(np.float32), probe, side="right")
+    np.testing.assert_array_equal(found, expected)

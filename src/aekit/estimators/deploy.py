@@ -9,9 +9,8 @@ does around its network, so a deployed graph needs nothing else:
   the network, and the outputs ``codes`` (``transform``), ``reconstruction`` (``reconstruct``,
   in data units, in the input's layout) and ``error`` (``reconstruction_error``);
 - an ``OutlierDetector``: its robust scaling, every member's scaling and network, the code
-  distances (Mahalanobis, kNN) and training medians of its score, its isolation forest (the
-  trees walked level by level with gathers, in float64 like the Python side), and the outputs
-  ``score``
+  distances (Mahalanobis, kNN) and training medians of its score, its isolation forest and the
+  blend with it (``forest_graph``: one tree-ensemble operator), and the outputs ``score``
   (``-score_samples``), ``flag`` (int64, 1 where ``predict`` gives -1) and ``feature_errors``.
 
 The estimators compute some of this in float64 (scaling, errors, distances); the module works
@@ -30,6 +29,7 @@ from torch import Tensor, nn
 
 from ..errors import AekitError
 from ..training import elementwise_loss
+from .forest_graph import ForestGraph
 
 AUTOENCODER_OUTPUTS = ("codes", "reconstruction", "error")
 DETECTOR_OUTPUTS = ("score", "flag", "feature_errors")
@@ -133,7 +133,7 @@ class DetectorGraph(nn.Module):
 
         self.k = N_NEIGHBOURS
         forest = getattr(detector, "forest_", None)
-        self.forest = None if forest is None else _Forest(
+        self.forest = None if forest is None else ForestGraph(
             forest, detector._standardizers, getattr(detector, "_score_knots", None))
         self.register_buffer("center64", torch.as_tensor(np.asarray(detector._scale_center,
                                                                     dtype=np.float64)))
@@ -165,68 +165,6 @@ class DetectorGraph(nn.Module):
             scaled = ((x.double() - self.center64) / self.spread64).float()
             score = self.forest.blend(score, scaled)
         return score, (score > self.threshold).to(torch.int64), errors / len(self.members)
-
-
-class _Forest(nn.Module):
-    """``IsolationTrees`` as gathers over flat node arrays (one step per tree level)."""
-
-    def __init__(self, trees, standardizers, knots=None) -> None:
-        super().__init__()
-        self.fisher = knots is not None  # else the median/IQR sum (files from before it)
-        if self.fisher:
-            self.register_buffer("ae_knots", torch.as_tensor(np.asarray(knots[0], np.float64)))
-            self.register_buffer("tree_knots", torch.as_tensor(np.asarray(knots[1], np.float64)))
-        n_trees, width = trees.feature.shape
-        offset = np.arange(n_trees)[:, None] * width
-        for name, values in (("left", trees.left), ("right", trees.right)):
-            self.register_buffer(name, torch.as_tensor(np.where(values >= 0, values + offset,
-                                                                -1).ravel()))
-        self.register_buffer("feature", torch.as_tensor(trees.feature.ravel()))
-        self.register_buffer("split", torch.as_tensor(trees.threshold.ravel()))
-        self.register_buffer("leaf_value", torch.as_tensor(trees.leaf_value.ravel()))
-        self.register_buffer("roots", torch.as_tensor(offset))
-        self.n_trees, self.depth, self.normalizer = n_trees, trees.max_depth, trees.normalizer
-        (self.ae_mid, self.ae_spread), (self.f_mid, self.f_spread) = standardizers
-
-    def forward(self, rows: Tensor) -> Tensor:
-        n = rows.shape[0]
-        values = rows.t().reshape(-1).double()  # value of row r, feature f at f * n + r
-        columns = torch.arange(n, device=rows.device).unsqueeze(0)
-        node = (self.roots + columns * 0).reshape(-1)  # (trees * n): every row at every root
-        column = (columns + self.roots * 0).reshape(-1)
-        for _ in range(self.depth):
-            child = self.left[node]
-            goes_left = values[self.feature[node] * n + column] <= self.split[node]
-            node = torch.where(child >= 0, torch.where(goes_left, child, self.right[node]), node)
-        depth = self.leaf_value[node].reshape(self.n_trees, n).mean(dim=0)
-        return torch.pow(2.0, -depth / self.normalizer)
-
-    @staticmethod
-    def surprise(scores: Tensor, knots: Tensor) -> Tensor:
-        """``outlier_forest.surprise`` in torch operations (the same steps, float64)."""
-        m = knots.shape[0]
-        if m == 1:
-            cdf = (scores >= knots[0]).double()
-        else:
-            at = (knots.unsqueeze(0) <= scores.unsqueeze(1)).sum(dim=1)  # knots at or below
-            low = (at - 1).clamp(0, m - 2)
-            x0, x1 = knots[low], knots[low + 1]
-            step = torch.where(x1 > x0, x1 - x0, torch.ones_like(x0))
-            cdf = (low.double() + ((scores - x0) / step).clamp(0.0, 1.0)) / (m - 1)
-            cdf = torch.where(at == 0, torch.zeros_like(cdf),
-                              torch.where(at >= m, torch.ones_like(cdf), cdf))
-        return -torch.log((1.0 + (m - 1) * (1.0 - cdf)) / (m + 1.0))
-
-    def blend(self, autoencoder_score: Tensor, rows: Tensor) -> Tensor:
-        from .outlier_forest import FISHER_TIE_BREAK
-
-        forest = self(rows)
-        ae = autoencoder_score.double()
-        z = (ae - self.ae_mid) / self.ae_spread + (forest - self.f_mid) / self.f_spread
-        if not self.fisher:
-            return z.float()
-        return (self.surprise(ae, self.ae_knots) + self.surprise(forest, self.tree_knots)
-                + FISHER_TIE_BREAK * z).float()
 
 
 def _input_shape(model) -> tuple[int, ...]:

@@ -161,6 +161,10 @@ class IsolationTrees:
 
     def anomaly_score(self, X: np.ndarray) -> np.ndarray:
         """``2 ** (-mean path length / c)`` per row of ``X`` (its columns as at fit)."""
+        return 2.0 ** (-self.mean_depth(X) / self.normalizer)
+
+    def mean_depth(self, X: np.ndarray) -> np.ndarray:
+        """The mean over the trees of each row's path length (depth plus ``c`` of its leaf)."""
         X = np.ascontiguousarray(X, dtype=np.float32)  # the trees compare float32 values
         if X.ndim != 2 or X.shape[1] < self.n_features:
             raise ValueError(f"The forest needs rows of {self.n_features} features or more; got "
@@ -186,8 +190,41 @@ class IsolationTrees:
             depth = np.zeros(n)
             for per_tree in leaf_value.take(leaves):  # trees summed in one order, any n
                 depth += per_tree
-            out[start:start + n] = 2.0 ** (-(depth / n_trees) / self.normalizer)
+            out[start:start + n] = depth / n_trees
         return out
+
+    def tree_ensemble(self) -> dict[str, list]:
+        """The trees as the attributes of ONNX's ``ai.onnx.ml.TreeEnsembleRegressor`` (nodes
+        reachable from each root; ``BRANCH_LEQ`` on float32 inputs, so each threshold becomes
+        the largest float32 at or below it, which keeps every comparison exact; each leaf's
+        weight is its path length over the number of trees, summed: the mean path length)."""
+        threshold32 = self.threshold.astype(np.float32)
+        above = threshold32.astype(np.float64) > self.threshold
+        threshold32[above] = np.nextafter(threshold32[above], np.float32(-np.inf))
+        names = ("treeids", "nodeids", "featureids", "values", "modes", "truenodeids",
+                 "falsenodeids")
+        nodes: dict[str, list] = {f"nodes_{k}": [] for k in names}
+        targets: dict[str, list] = {f"target_{k}": [] for k in ("treeids", "nodeids", "ids",
+                                                                 "weights")}
+        n_trees = self.feature.shape[0]
+        for t in range(n_trees):
+            stack = [0]
+            while stack:
+                node = stack.pop()
+                inner = self.left[t, node] >= 0
+                left, right = (int(self.left[t, node]), int(self.right[t, node])) if inner \
+                    else (0, 0)
+                for key, value in zip(names, (t, node, int(self.feature[t, node]) if inner else 0,
+                                              float(threshold32[t, node]) if inner else 0.0,
+                                              "BRANCH_LEQ" if inner else "LEAF", left, right)):
+                    nodes[f"nodes_{key}"].append(value)
+                if inner:
+                    stack += [left, right]
+                else:
+                    for key, value in zip(("treeids", "nodeids", "ids", "weights"),
+                                          (t, node, 0, float(self.leaf_value[t, node]) / n_trees)):
+                        targets[f"target_{key}"].append(value)
+        return {**nodes, **targets}
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"feature": self.feature, "threshold": self.threshold, "left": self.left,
@@ -255,7 +292,7 @@ def surprise(scores: np.ndarray, knots: np.ndarray) -> np.ndarray:
     ``F`` the linear interpolation of their ranks (0 at the first, 1 at the last),
     ``p = (1 + (m - 1) * (1 - F)) / (m + 1)``, in [1/(m+1), m/(m+1)], so a score at or past the
     training maximum is as surprising as the maximum (the blend's z tie-breaker orders those).
-    The ONNX export computes the same steps (``deploy._Forest.surprise``)."""
+    The ONNX export computes the same steps (``forest_graph.ForestGraph.surprise``)."""
     scores = np.asarray(scores, dtype=np.float64)
     m = len(knots)
     if m == 1:

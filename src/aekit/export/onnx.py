@@ -78,6 +78,8 @@ def export_onnx(estimator, path: str | os.PathLike, *, X=None, check: bool = Tru
             graph, (example,), dynamo=True, input_names=["input"],
             output_names=list(graph.output_names), dynamic_shapes={"x": {0: batch}},
             verbose=False, optimize=True,
+            custom_translation_table={torch.ops.aekit.isolation_depth.default: _tree_ensemble,
+                                      torch.ops.aekit.knots_at_or_below.default: _knot_search},
         )
     proto = program.model_proto
     metadata = _metadata(estimator, graph, feature_names)
@@ -90,6 +92,35 @@ def export_onnx(estimator, path: str | os.PathLike, *, X=None, check: bool = Tru
         result.max_difference = _compare(estimator, data, rows, tolerance)
     atomic_write_bytes(path, data)
     return result
+
+
+def _tree_ensemble(rows, key: int):
+    """``aekit::isolation_depth`` as onnxruntime's native tree walker: one
+    ``ai.onnx.ml.TreeEnsembleRegressor`` whose leaves' weights sum to the mean path length."""
+    import onnxscript
+    from onnxscript import opset18 as op
+
+    from ..estimators.forest_graph import registered_forest
+
+    ml = onnxscript.values.Opset("ai.onnx.ml", 3)
+    depth = ml.TreeEnsembleRegressor(rows, n_targets=1, aggregate_function="SUM",
+                                     post_transform="NONE",
+                                     **registered_forest(key).tree_ensemble())
+    return op.Cast(op.Reshape(depth, op.Constant(value_ints=[-1])), to=11)  # float64
+
+
+def _knot_search(scores, key: int):
+    """``aekit::knots_at_or_below`` as one binary search tree (a ``TreeEnsembleRegressor``)."""
+    import onnxscript
+    from onnxscript import opset18 as op
+
+    from ..estimators.forest_graph import registered_knots
+
+    ml = onnxscript.values.Opset("ai.onnx.ml", 3)
+    rows = op.Reshape(op.Cast(scores, to=1), op.Constant(value_ints=[-1, 1]))  # float32
+    found = ml.TreeEnsembleRegressor(rows, n_targets=1, aggregate_function="SUM",
+                                     post_transform="NONE", **registered_knots(key).search_tree())
+    return op.Cast(op.Reshape(found, op.Constant(value_ints=[-1])), to=11)  # float64
 
 
 @contextlib.contextmanager
