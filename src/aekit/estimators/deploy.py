@@ -29,7 +29,6 @@ from torch import Tensor, nn
 
 from ..errors import AekitError
 from ..training import elementwise_loss
-from .forest_graph import ForestGraph
 
 AUTOENCODER_OUTPUTS = ("codes", "reconstruction", "error")
 DETECTOR_OUTPUTS = ("score", "flag", "feature_errors")
@@ -133,8 +132,16 @@ class DetectorGraph(nn.Module):
 
         self.k = N_NEIGHBOURS
         forest = getattr(detector, "forest_", None)
-        self.forest = None if forest is None else ForestGraph(
-            forest, detector._standardizers, getattr(detector, "_score_knots", None))
+        if forest is not None and not hasattr(torch.library, "custom_op"):
+            raise ExportError(f"Exporting a detector with an isolation forest needs a newer torch "
+                              f"(this torch {torch.__version__} lacks torch.library.custom_op); "
+                              "upgrade torch, or refit with isolation_forest=False.")
+        if forest is not None:
+            from .forest_graph import ForestGraph  # registers the forest's operators
+
+            forest = ForestGraph(forest, detector._standardizers,
+                                 getattr(detector, "_score_knots", None))
+        self.forest = forest
         self.register_buffer("center64", torch.as_tensor(np.asarray(detector._scale_center,
                                                                     dtype=np.float64)))
         self.register_buffer("spread64", torch.as_tensor(np.asarray(detector._scale_spread,

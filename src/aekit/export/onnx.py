@@ -78,8 +78,7 @@ def export_onnx(estimator, path: str | os.PathLike, *, X=None, check: bool = Tru
             graph, (example,), dynamo=True, input_names=["input"],
             output_names=list(graph.output_names), dynamic_shapes={"x": {0: batch}},
             verbose=False, optimize=True,
-            custom_translation_table={torch.ops.aekit.isolation_depth.default: _tree_ensemble,
-                                      torch.ops.aekit.knots_at_or_below.default: _knot_search},
+            custom_translation_table=_translations(graph),
         )
     proto = program.model_proto
     metadata = _metadata(estimator, graph, feature_names)
@@ -92,6 +91,16 @@ def export_onnx(estimator, path: str | os.PathLike, *, X=None, check: bool = Tru
         result.max_difference = _compare(estimator, data, rows, tolerance)
     atomic_write_bytes(path, data)
     return result
+
+
+def _translations(graph) -> dict:
+    """aekit's own operators in ``graph`` and their ONNX forms (a forest's, when it has one)."""
+    import torch
+
+    if getattr(graph, "forest", None) is None:
+        return {}
+    return {torch.ops.aekit.isolation_depth.default: _tree_ensemble,
+            torch.ops.aekit.knots_at_or_below.default: _knot_search}
 
 
 def _tree_ensemble(rows, key: int):
