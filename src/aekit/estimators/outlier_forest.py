@@ -201,35 +201,51 @@ class IsolationTrees:
         threshold32 = self.threshold.astype(np.float32)
         above = threshold32.astype(np.float64) > self.threshold
         threshold32[above] = np.nextafter(threshold32[above], np.float32(-np.inf))
-        names = ("treeids", "nodeids", "featureids", "values", "modes", "truenodeids",
-                 "falsenodeids")
-        nodes: dict[str, list] = {f"nodes_{k}": [] for k in names}
-        targets: dict[str, list] = {f"target_{k}": [] for k in ("treeids", "nodeids", "ids",
-                                                                 "weights")}
+        ensemble = TreeEnsembleAttributes()
         n_trees = self.feature.shape[0]
         for t in range(n_trees):
             stack = [0]
             while stack:
                 node = stack.pop()
-                inner = self.left[t, node] >= 0
-                left, right = (int(self.left[t, node]), int(self.right[t, node])) if inner \
-                    else (0, 0)
-                for key, value in zip(names, (t, node, int(self.feature[t, node]) if inner else 0,
-                                              float(threshold32[t, node]) if inner else 0.0,
-                                              "BRANCH_LEQ" if inner else "LEAF", left, right)):
-                    nodes[f"nodes_{key}"].append(value)
-                if inner:
-                    stack += [left, right]
-                else:
-                    for key, value in zip(("treeids", "nodeids", "ids", "weights"),
-                                          (t, node, 0, float(self.leaf_value[t, node]) / n_trees)):
-                        targets[f"target_{key}"].append(value)
-        return {**nodes, **targets}
+                if self.left[t, node] < 0:
+                    ensemble.leaf(t, node, float(self.leaf_value[t, node]) / n_trees)
+                    continue
+                left, right = int(self.left[t, node]), int(self.right[t, node])
+                ensemble.branch(t, node, int(self.feature[t, node]),
+                                float(threshold32[t, node]), "BRANCH_LEQ", left, right)
+                stack += [left, right]
+        return ensemble.attributes
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"feature": self.feature, "threshold": self.threshold, "left": self.left,
                 "right": self.right, "leaf_value": self.leaf_value,
                 "normalizer": np.array([self.normalizer])}
+
+
+class TreeEnsembleAttributes:
+    """The attributes of one ``ai.onnx.ml.TreeEnsembleRegressor`` (one target, the leaves'
+    weights summed over the trees), gathered a node at a time."""
+
+    _NODE = ("treeids", "nodeids", "featureids", "values", "modes", "truenodeids",
+             "falsenodeids")
+    _TARGET = ("treeids", "nodeids", "ids", "weights")
+
+    def __init__(self) -> None:
+        self.attributes: dict[str, list] = {
+            **{f"nodes_{k}": [] for k in self._NODE}, **{f"target_{k}": [] for k in self._TARGET}}
+
+    def _add(self, prefix: str, names, values) -> None:
+        for name, value in zip(names, values):
+            self.attributes[f"{prefix}_{name}"].append(value)
+
+    def branch(self, tree: int, node: int, feature: int, threshold: float, mode: str,
+               true_node: int, false_node: int) -> None:
+        self._add("nodes", self._NODE, (tree, node, feature, threshold, mode, true_node,
+                                        false_node))
+
+    def leaf(self, tree: int, node: int, weight: float) -> None:
+        self._add("nodes", self._NODE, (tree, node, 0, 0.0, "LEAF", 0, 0))
+        self._add("target", self._TARGET, (tree, node, 0, weight))
 
 
 def _split_features(X, rows, starts, sizes, rng, tries: int = 4):

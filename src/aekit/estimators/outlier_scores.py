@@ -13,8 +13,8 @@ Per member, from one forward pass (``infer``), the parts that ``anomaly_score_``
 
 Each part is divided by its median over the training rows; a member's score is the sum of its
 parts, and the autoencoders' score the mean over members. With an isolation forest
-(``aekit.estimators.outlier_forest``) the row's anomaly score is that score and the forest's,
-each standardized by its median and interquartile range over the training rows, summed.
+(``aekit.estimators.outlier_forest``) the row's anomaly score combines that score and the
+forest's by Fisher's method (``ForestMixin._blend``).
 """
 
 from __future__ import annotations
