@@ -194,9 +194,11 @@ def test_default_estimator_is_sized_from_the_data():
 
 def test_default_training_budget_by_steps_and_by_multiply_adds():
     det = OutlierDetector()
-    # a table of 4,000 rows: 16 batches of 256 an epoch, about 200 steps -> 13 epochs
+    # a table of 4,000 rows: 16 batches of 256 an epoch, about 100 steps -> 7 epochs
     small = det._default_estimator(4000, 20, image_like=False)
-    assert small.max_iter == 13 and small.hidden_layer_sizes == (20,)
+    assert small.max_iter == 7 and small.hidden_layer_sizes == (20,)
+    # 1,000 rows: 4 batches an epoch -> 25 epochs
+    assert det._default_estimator(1000, 10, image_like=False).max_iter == 25
     # a table with text or gaps (its encoding 40 wide) keeps the 1,000 steps: 50 epochs here
     assert det._default_estimator(4000, 20, image_like=False, width=40).max_iter == 50
     # large data: 5 epochs at least, whatever the step budget
@@ -204,16 +206,14 @@ def test_default_training_budget_by_steps_and_by_multiply_adds():
     # images keep their 1,000 steps (batches of n // 16 rows: 16 steps an epoch -> 50 epochs)
     images = det._default_estimator(800, 784, image_like=True)
     assert images.max_iter == 50 and images.hidden_layer_sizes == (256,)
-    # a wide table (2,000 x 1,555, like InternetAds): 3 epochs of a narrower network keep the
-    # forward passes within the 3e9 multiply-adds
+    # a wide table (2,000 x 1,555, like InternetAds): 3 epochs of a narrower network (its
+    # floor: twice the code) keep the forward passes near the 1e9 multiply-adds
     wide = det._default_estimator(2000, 1555, image_like=False)
-    (hidden,) = wide.hidden_layer_sizes
-    assert wide.max_iter == 3 and 64 <= hidden < 256
-    assert 3 * 2048 * 2 * hidden * (1555 + 32) <= 3e9
+    assert wide.max_iter == 3 and wide.hidden_layer_sizes == (64,)
     middle = det._default_estimator(3000, 166, image_like=False)  # musk: fewer epochs
-    steps = middle.max_iter * 12
-    assert middle.hidden_layer_sizes == (166,) and 3 <= middle.max_iter < 200 / 12
-    assert steps * 256 * 2 * 166 * (166 + 32) <= 3e9
+    assert middle.hidden_layer_sizes == (166,) and middle.max_iter == 4
+    assert 4 * 3072 * 2 * 166 * (166 + 32) <= 1e9 < 5 * 3072 * 2 * 166 * (166 + 32)
+
 
 def test_image_like_data_is_not_rescaled():
     rng = np.random.default_rng(0)
@@ -221,6 +221,19 @@ def test_image_like_data_is_not_rescaled():
     det = OutlierDetector(Autoencoder(max_iter=2), random_state=0).fit(images)
     assert det.scaling_ == "none"
     assert det.feature_errors(images[:3]).shape == (3, 256)
+    assert det.anomaly_score_ == "reconstruction"
+
+
+def test_a_wide_table_of_0_1_flags_is_a_table_not_images():
+    # like ADBench's InternetAds: 1,555 columns of 0/1 flags; images need grey levels
+    flags = (np.random.default_rng(0).random((80, 300)) < 0.2).astype(np.float32)
+    det = OutlierDetector(random_state=0).fit(flags)
+    assert det.scaling_ == "robust" and det.anomaly_score_ == "combined"
+    assert det.forest_ is not None  # the tables' forest beside the autoencoder
+    grey = flags * 0.5 + 0.25 * (flags == 0)  # the same data in grey levels
+    image = OutlierDetector(random_state=0).fit(grey)
+    assert image.scaling_ == "none" and image.anomaly_score_ == "reconstruction"
+    assert image.forest_ is None
 
 
 def test_default_estimator_hides_its_deliberate_convergence_warning():

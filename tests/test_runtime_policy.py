@@ -71,11 +71,20 @@ def test_auto_precision_is_float32_for_small_models_on_every_cpu():
 @pytest.mark.skipif(not FAST_BF16, reason="the CPU has no native bf16 (AVX512-BF16/AMX)")
 def test_auto_precision_is_bf16_for_large_models_where_the_cpu_has_native_bf16():
     X = np.random.RandomState(0).rand(512, 784).astype(np.float32)
-    model = Autoencoder(32, hidden_layer_sizes=(256,), max_iter=1, random_state=0).fit(X)
+    # 2.1e8 operations a step, 60 steps: 1.3e10 in all
+    model = Autoencoder(32, hidden_layer_sizes=(256,), max_iter=30, random_state=0).fit(X)
     assert model.precision_ == "bfloat16"
-    # the same work on a network with a one-pixel feature map stays in float32
+    # the same steps in a short fit (2 steps) do not repay bf16's kernels: float32
+    short = Autoencoder(32, hidden_layer_sizes=(256,), max_iter=1, random_state=0).fit(X)
+    assert short.precision_ == "float32"
+    assert runtime.choose_precision("auto", torch.device("cpu"), model._workload, 256,
+                                    n_steps=None) == torch.bfloat16  # steps unknown: by step
+    # a network with a one-pixel feature map stays in float32, whatever the work
     conv = ConvAutoencoder(max_iter=1, random_state=0).fit(np.random.rand(64, 4))
     assert conv._workload.smallest_feature_map == 1 and conv.precision_ == "float32"
+    batch = int(2 * runtime.BF16_MIN_FLOPS / conv._workload.flops_per_sample) + 1
+    assert runtime.choose_precision("auto", torch.device("cpu"), conv._workload, batch,
+                                    n_steps=10**6) is None
 
 
 def test_auto_precision_depends_on_the_work_not_on_a_timing():

@@ -175,3 +175,18 @@ def test_absolute_error_loss_trains_and_is_refused_for_tables_with_text():
     frame = pd.DataFrame({"a": X[:, 0], "kind": ["x", "y"] * 100})
     with pytest.raises(ValueError, match="loss='mae' applies to numeric arrays"):
         Autoencoder(n_components=1, loss="mae", max_iter=1).fit(frame)
+
+
+def test_float64_errors_are_float32_sums_with_a_float64_retry_where_they_overflow():
+    from aekit.training import per_sample_error_float64
+
+    rng = torch.Generator().manual_seed(0)
+    x, x_hat = torch.rand(6, 50, generator=rng), torch.rand(6, 50, generator=rng)
+    x_hat[2, 3] = 1e25  # its square overflows float32, not float64
+    exact = ((x_hat.double() - x.double()) ** 2).mean(dim=1)
+    for loss in ("mse", "mae"):
+        got = per_sample_error_float64(x_hat, x, loss)
+        want = exact if loss == "mse" else (x_hat.double() - x.double()).abs().mean(dim=1)
+        assert got.dtype == torch.float64 and torch.isfinite(got).all()
+        torch.testing.assert_close(got, want, rtol=1e-6, atol=0)
+    assert per_sample_error_float64(x_hat, x, "mse")[2] == exact[2]  # recomputed in float64

@@ -8,6 +8,7 @@ for dense models, ``(C, H, W)`` for images, ``(C, L)`` for sequences); inference
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from numbers import Integral, Real
@@ -323,7 +324,9 @@ class BaseAutoencoder(TableMixin, InferenceMixin, VariationalMixin, ModelFileMix
         self.module_ = module.to(device)
         self.constraints_ = constraints
         self.device_ = str(device)
-        autocast = choose_precision(self.precision, device, self._workload, self.batch_size)
+        n_steps = self.max_iter * math.ceil(data.n_rows / max(1, min(self.batch_size, data.n_rows)))
+        autocast = choose_precision(self.precision, device, self._workload, self.batch_size,
+                                    n_steps)
         self.precision_ = "bfloat16" if autocast is not None else "float32"
         self._optimizer = None
 

@@ -23,7 +23,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 from torch import Tensor
 
-from ..training import elementwise_loss, map_batches, per_sample_error
+from ..training import elementwise_loss, map_batches, per_sample_error_float64
 from ..training.runtime import choose_threads, torch_threads
 from .data import rows_of
 from .validation import readable_input_errors
@@ -38,7 +38,7 @@ class InferenceMixin:
         return 512
 
     def _network_input(self, X: np.ndarray) -> Tensor:
-        scaled = self.scaler_.apply(X)
+        scaled = self.scaler_.apply(X, copy=False)
         if not np.isfinite(scaled).all():
             raise ValueError(
                 "X has values that overflow float32 once scaled like the training data (they "
@@ -91,8 +91,8 @@ class InferenceMixin:
         if "reconstruction" in outputs:
             out["reconstruction"] = x_hat
         loss = self._loss_fn
-        if "error" in outputs:  # in float64 on the CPU: squares of large errors overflow float32
-            out["error"] = per_sample_error(x_hat.cpu().double(), x.cpu().double(), loss)
+        if "error" in outputs:  # float64, on the CPU
+            out["error"] = per_sample_error_float64(x_hat, x, loss)
         if "feature_errors" in outputs:
             out["feature_errors"] = elementwise_loss(x_hat, x, loss)
         return out

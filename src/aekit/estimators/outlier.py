@@ -35,7 +35,7 @@ from .data import check_source, held_out_mask, rows_of
 from .explain import ExplanationMixin
 from .outlier_data import StreamScan, TrainingRows
 from .outlier_forest import ForestMixin
-from .outlier_members import MembersMixin
+from .outlier_members import MembersMixin, looks_like_images
 from .outlier_scores import ScoringMixin
 from .outlier_state import DetectorFileMixin
 from .outlier_thresholds import ThresholdMixin
@@ -66,9 +66,9 @@ class OutlierDetector(MembersMixin, ForestMixin, ScoringMixin, ExplanationMixin,
         ``k = max(1, min(32, n_features // 2))`` units, one hidden layer of
         ``min(256, max(2 * k, n_features))`` units, batches of 256 rows (of ``n_samples // 16``
         rows clipped to [32, 256] for images, see ``scaling``), 50 epochs but no more than about
-        200 gradient steps on a numeric table (1,000 for images and tables with text or gaps;
-        at least 5 epochs; longer training fits the training outliers too), within 3e9
-        multiply-adds on a wide one (fewer epochs, at least 3, then a narrower layer).
+        100 gradient steps on a numeric table (1,000 for images, tables with text or gaps
+        and variational members; at least 5 epochs; longer training fits the outliers too),
+        within 1e9 multiply-adds on a wide one (fewer epochs, at least 3, then narrower).
     contamination : "auto" or float in (0, 0.5], default="auto"
         A float: the fraction of the training rows to flag; the threshold is that quantile of
         their scores (as in scikit-learn's ``IsolationForest``). "auto": the threshold is set by
@@ -95,22 +95,21 @@ class OutlierDetector(MembersMixin, ForestMixin, ScoringMixin, ExplanationMixin,
         importance-weighted log-likelihood (50 draws) of a variational member, in nats,
         divided by its training median; the default member is then fitted with
         ``Variational()``, and a given ``estimator`` must have it. "auto": "reconstruction"
-        for data in [0, 1] with at least 256 features (images: the codes of other images often
-        lie among the training codes, and the code distance hurts there), else "combined".
+        for images (at least 256 features in [0, 1], not all 0 or 1: the codes of other images
+        often lie among the training codes, and the code distance hurts), else "combined".
     scaling : {"auto", "robust", "standard", "none"}, default="auto"
         Scaling applied before the autoencoder sees the data (its own ``scaling`` comes after):
         "robust" subtracts each feature's median and divides by its interquartile range / 1.349,
         so the outliers in the training data do not set the scale; "standard" subtracts the mean
         and divides by the standard deviation (on a table with text or gaps: each column's
-        own). "auto": "none" for data in [0, 1] with at least 256 features (images), "robust"
-        otherwise.
+        own). "auto": "none" for images (as for ``anomaly_score``), "robust" otherwise.
     n_estimators : int, default=1
         Number of autoencoders trained with different seeds; their scores are averaged.
     trim : "auto" or float in [0, 0.5), default="auto"
         The training rows hold the outliers: after training, each default member (``estimator``
         None) trains for half as many epochs again on the rows it reconstructs best, leaving
-        out this share of the worst. "auto": 0.1, or 0 for images (data in [0, 1] with at
-        least 256 features, where it was not measured). Chosen by the held-out-datasets protocol
+        out this share of the worst. "auto": 0.1, or 0 for images (as for ``anomaly_score``;
+        not measured on them). Chosen by the held-out-datasets protocol
         of ``benchmarks/bench_detector_design.py``. In-memory data only: a fit streamed from
         disk does not trim.
     isolation_forest : "auto" or bool, default="auto"
@@ -226,7 +225,7 @@ class OutlierDetector(MembersMixin, ForestMixin, ScoringMixin, ExplanationMixin,
     def _scale(self, X: np.ndarray) -> np.ndarray:
         if getattr(self, "table_mode_", False):  # a table: its members scale each column
             return X
-        return ((X - self._scale_center) / self._scale_spread).astype(np.float32)
+        return thresholds.scale_rows(X, self._scale_center, self._scale_spread)
 
     def _scale_chunk(self, rows: np.ndarray) -> np.ndarray:
         """``_scale`` for a fresh chunk read from disk: in place, in float32 (training only;
@@ -295,9 +294,9 @@ class OutlierDetector(MembersMixin, ForestMixin, ScoringMixin, ExplanationMixin,
                 "ones. For a time series, use TimeSeriesDetector, which learns windows of it.",
                 UserWarning, stacklevel=2)
 
-        # Images (many features, all in [0, 1]) keep their pixel scale and are scored by their
-        # reconstruction; tables are scaled robustly and scored by both parts.
-        image_like = low >= 0.0 and high <= 1.0 and n_features >= 256
+        # Images keep their pixel scale and are scored by their reconstruction; tables are
+        # scaled robustly and scored by both parts.
+        image_like = looks_like_images(sample, low, high, n_features, self._binary_is_image)
         self.scaling_ = self.scaling
         if self.scaling == "auto":
             self.scaling_ = "none" if image_like else "robust"
@@ -336,7 +335,8 @@ class OutlierDetector(MembersMixin, ForestMixin, ScoringMixin, ExplanationMixin,
         self.interrupted_ = any(getattr(m, "interrupted_", False) for m in self.estimators_)
 
         self._fit_forest(sample, image_like=image_like, streamed=is_source(X), rng=rng)
-        self._fit_code_statistics(sample, X, held_out, sample_rows)
+        scaled = None if is_source(X) or self.table_mode_ else self._scale(X)  # once for both
+        self._fit_code_statistics(sample, X, held_out, sample_rows, scaled)
         self._calibration_scores = self.train_scores_[held_out]
         self.n_calibration_ = int(held_out.sum())
         if self.contamination != "auto":

@@ -348,11 +348,14 @@ class ForestMixin:
             return self.estimators_[0].table_.encode(Xs)
         return np.asarray(Xs, dtype=np.float32)
 
-    def _standardize_forest(self, autoencoder_scores: np.ndarray, X, train: np.ndarray):
-        """Training scores with the forest blended in (and the standardizers it needs)."""
+    def _standardize_forest(self, autoencoder_scores: np.ndarray, X, train: np.ndarray,
+                            scaled=None):
+        """Training scores with the forest blended in (and the standardizers it needs);
+        ``scaled``: X once scaled, where the fit has it."""
         if getattr(self, "forest_", None) is None:
             return autoencoder_scores
-        forest = self.forest_.anomaly_score(self._forest_rows(self._scale(X)))
+        rows = self._scale(X) if scaled is None else scaled
+        forest = self.forest_.anomaly_score(self._forest_rows(rows))
         self._standardizers = (robust_standardizer(autoencoder_scores[train]),
                                robust_standardizer(forest[train]))
         self._score_knots = (score_knots(autoencoder_scores[train]), score_knots(forest[train]))

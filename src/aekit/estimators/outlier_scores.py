@@ -41,18 +41,26 @@ class ScoringMixin:
         return PARTS[self.anomaly_score_]
 
     def _fit_code_statistics(self, sample, X, held_out: np.ndarray,
-                             sample_rows: np.ndarray) -> None:
+                             sample_rows: np.ndarray, scaled=None) -> None:
         """Per member: the statistics of the training codes (from the scaled training
         ``sample``, rows ``sample_rows`` of X), then the parts of every row of ``X`` (one pass)
-        and their medians over the training rows, which normalize them."""
+        and their medians over the training rows, which normalize them. ``scaled``: X once
+        scaled, where the fit has it (an array in memory)."""
         from sklearn.covariance import LedoitWolf
 
         self._code_location, self._code_precision, self._knn_reference = [], [], []
         picked = np.arange(len(sample_rows))
         if len(picked) > KNN_REFERENCE:
             picked = np.sort(np.random.default_rng(0).choice(len(picked), KNN_REFERENCE, False))
-        for member in self.estimators_ if set(self._parts) - {"reconstruction"} else ():
-            codes = member.transform(sample).astype(np.float64)
+        coded = bool({"mahalanobis", "knn"} & set(self._parts))
+        found = None  # in memory: one forward pass over X gives the codes and the parts
+        if scaled is None and not is_source(X):
+            scaled = self._scale(X)
+        if coded and scaled is not None:
+            found = [m.infer(scaled, ("error", "code")) for m in self.estimators_]
+        for i, member in enumerate(self.estimators_ if coded else ()):
+            codes = (found[i].code[sample_rows] if found else member.transform(sample)
+                     ).astype(np.float64)
             if "mahalanobis" in self._parts:
                 cov = LedoitWolf().fit(codes)
                 self._code_location.append(cov.location_)
@@ -62,12 +70,13 @@ class ScoringMixin:
         del sample
         n_members, n_parts = len(self.estimators_), len(self._parts)
 
-        def parts_of(rows):
-            scaled = self._scale(rows)
-            return np.column_stack([p for i in range(n_members)
-                                    for p in self._member_parts(i, scaled)])
+        def parts_of(scaled, found=None):
+            return np.column_stack([p for i in range(n_members) for p in self._member_parts(
+                i, scaled, found[i] if found else None)])
 
-        parts = self._over_rows(X, parts_of) if is_source(X) else parts_of(X)  # X: checked
+        parts = (self._over_rows(X, lambda rows: parts_of(self._scale(rows))) if is_source(X)
+                 else parts_of(scaled, found))  # X: checked
+        del found
         if "knn" in self._parts:  # a reference row is not its own neighbour
             column = self._parts.index("knn")
             for i, reference in enumerate(self._knn_reference):
@@ -82,11 +91,12 @@ class ScoringMixin:
             self.train_scores_ += self._member_score(list(parts.T[n_parts * i:n_parts * (i + 1)]),
                                                      i)
         self.train_scores_ /= n_members
-        self.train_scores_ = self._standardize_forest(self.train_scores_, X, train)
+        self.train_scores_ = self._standardize_forest(self.train_scores_, X, train, scaled)
 
     # ------------------------------------------------------------------ scores
-    def _member_parts(self, i: int, Xs) -> list[np.ndarray]:
-        """Member ``i``'s parts of each row, from one forward pass."""
+    def _member_parts(self, i: int, Xs, found=None) -> list[np.ndarray]:
+        """Member ``i``'s parts of each row, from one forward pass (or from ``found``, its
+        ``infer`` of the error and the code of the rows ``Xs``)."""
         wanted = self._parts
         if wanted[0] in VARIATIONAL_SAMPLES:  # -ELBO or -IWAE log-likelihood, in nats
             member, name = self.estimators_[i], wanted[0]
@@ -94,7 +104,8 @@ class ScoringMixin:
             return [-bound(Xs, n_samples=VARIATIONAL_SAMPLES[name], random_state=0)]
         if wanted == ("reconstruction",):
             return [self.estimators_[i].infer(Xs, ("error",)).error]
-        found = self.estimators_[i].infer(Xs, ("error", "code"))
+        if found is None:
+            found = self.estimators_[i].infer(Xs, ("error", "code"))
         codes, out = found.code.astype(np.float64), [found.error]
         if "mahalanobis" in wanted:
             out.append(_mahalanobis(codes, self._code_location[i], self._code_precision[i]))

@@ -104,6 +104,7 @@ class Scaler:
     def __init__(self, offset: np.ndarray, factor: np.ndarray):
         self.offset = np.asarray(offset, dtype=np.float64)
         self.factor = np.asarray(factor, dtype=np.float64)
+        self._identity = not self.offset.any() and bool((self.factor == 1.0).all())
 
     @classmethod
     def fit(cls, stats: ColumnStats, scaling: str) -> Scaler:
@@ -130,16 +131,25 @@ class Scaler:
         return (float(((stats.min - self.offset) / self.factor).min()),
                 float(((stats.max - self.offset) / self.factor).max()))
 
-    def apply(self, X: np.ndarray) -> np.ndarray:
+    def apply(self, X: np.ndarray, copy: bool = True) -> np.ndarray:
         """``(X - offset) / factor`` as float32; float32 X is scaled in float32 (no copy in
-        float64)."""
+        float64). ``copy=False``: a writable float32 X that needs no scaling comes back as it
+        is (for inference, which only reads it)."""
+        if self._identity:  # scaling="none": no arithmetic
+            if not copy and X.dtype == np.float32 and X.flags.writeable:
+                return X
+            return np.array(X, dtype=np.float32)
         if X.dtype == np.float32:
-            return (X - self.offset.astype(np.float32)) / self.factor.astype(np.float32)
+            scaled = X - self.offset.astype(np.float32)
+            scaled /= self.factor.astype(np.float32)
+            return scaled
         return ((X - self.offset) / self.factor).astype(np.float32, copy=False)
 
     def apply_in_place(self, rows: np.ndarray) -> np.ndarray:
         """``apply`` on a fresh float32 buffer, in place (streamed chunks); else ``apply``."""
         if rows.dtype == np.float32 and rows.flags.owndata and rows.flags.writeable:
+            if self._identity:
+                return rows
             rows -= self.offset.astype(np.float32)
             rows /= self.factor.astype(np.float32)
             return rows

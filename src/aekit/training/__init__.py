@@ -12,7 +12,13 @@ from .loop import (
     train,
     validation_score,
 )
-from .objective import LOSSES, ReconstructionObjective, elementwise_loss, per_sample_error
+from .objective import (
+    LOSSES,
+    ReconstructionObjective,
+    elementwise_loss,
+    per_sample_error,
+    per_sample_error_float64,
+)
 
 __all__ = [
     "LOSSES",
@@ -29,6 +35,7 @@ __all__ = [
     "make_optimizer",
     "map_batches",
     "per_sample_error",
+    "per_sample_error_float64",
     "train",
     "validation_score",
 ]

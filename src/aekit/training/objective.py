@@ -52,6 +52,21 @@ def per_sample_error(x_hat: Tensor, x: Tensor, loss: str | Loss) -> Tensor:
     return elementwise_loss(x_hat, x, loss).flatten(1).mean(dim=1)
 
 
+def per_sample_error_float64(x_hat: Tensor, x: Tensor, loss: str | Loss) -> Tensor:
+    """``per_sample_error`` as float64, on the CPU: computed in float32 (float64 arithmetic
+    costs several times the forward pass on wide rows), and again in float64 for the rows
+    whose float32 result overflowed (squares of errors beyond 1.8e19)."""
+    x_hat, x = x_hat.cpu(), x.cpu()
+    if not isinstance(loss, str):
+        return per_sample_error(x_hat.double(), x.double(), loss)
+    err = per_sample_error(x_hat.float(), x.float(), loss).double()
+    overflowed = torch.isinf(err)
+    if overflowed.any():
+        err[overflowed] = per_sample_error(x_hat[overflowed].double(),
+                                           x[overflowed].double(), loss)
+    return err
+
+
 class ReconstructionObjective:
     """``L(x, g(f(corrupt(x)))) + sum of penalties(code, extras)``.
 

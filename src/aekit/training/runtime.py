@@ -27,6 +27,9 @@ THREADS_MIN_FLOPS = 20e6
 #: forward floating-point operations per step from which bf16 autocast pays off on CPUs with
 #: native bf16 (AVX512-BF16/AMX), and the smallest feature map it accepts (measured)
 BF16_MIN_FLOPS = 100e6
+#: forward floating-point operations of a whole fit below which bf16 does not repay the
+#: kernels it creates on first use of each shape (20-30 ms a dense model, measured)
+BF16_MIN_TOTAL_FLOPS = 1e10
 BF16_MIN_FEATURE_MAP = 2
 
 
@@ -132,13 +135,15 @@ def choose_threads(n_threads: int | None, work_flops: float) -> int:
 
 
 def choose_precision(precision: str, device: torch.device,
-                     workload: Workload | None = None, batch_size: int = 1) -> torch.dtype | None:
+                     workload: Workload | None = None, batch_size: int = 1,
+                     n_steps: int | None = None) -> torch.dtype | None:
     """The autocast dtype for training (None: plain float32).
 
     ``"auto"`` trains in bf16 (fp32 master weights) on CUDA GPUs that support it, and on CPUs
     with native bf16 only for steps of at least ``BF16_MIN_FLOPS`` whose convolutions see at
     least ``BF16_MIN_FEATURE_MAP`` positions (on one-position feature maps the CPU's bf16
-    convolution gradients are unreliable). Elsewhere bf16 is emulated and many times slower.
+    convolution gradients are unreliable), in fits of ``n_steps`` (when known) that come to
+    ``BF16_MIN_TOTAL_FLOPS`` at least. Elsewhere bf16 is emulated and many times slower.
     Inference always runs in float32.
     """
     if precision == "float32":
@@ -151,7 +156,8 @@ def choose_precision(precision: str, device: torch.device,
         return None
     small_map = (workload.smallest_feature_map is not None
                  and workload.smallest_feature_map < BF16_MIN_FEATURE_MAP)
-    if workload.flops(batch_size) >= BF16_MIN_FLOPS and not small_map:
+    short = n_steps is not None and workload.flops(batch_size) * n_steps < BF16_MIN_TOTAL_FLOPS
+    if workload.flops(batch_size) >= BF16_MIN_FLOPS and not small_map and not short:
         return torch.bfloat16
     return None
 
