@@ -216,13 +216,17 @@ def speed_ratio(results, method, tables, baseline="pyod_ae") -> float:
     return theirs / ours
 
 
-def is_image_like(X: np.ndarray, method: str) -> bool:
-    """OutlierDetector's rule for images, as ``method`` ran it: values in [0, 1] and at least
-    256 features (and, for the later candidates, grey levels among them)."""
+def taken_for_images(X: np.ndarray, binary_is_image: bool) -> bool:
+    """OutlierDetector's rule for images: values in [0, 1] and at least 256 features (and,
+    unless ``binary_is_image`` as before step 6 of the README, grey levels among them)."""
     from aekit.estimators.outlier_members import looks_like_images
 
-    binary_is_image = CANDIDATES.get(method, {}).get("_binary_is_image", True)
     return looks_like_images(X, float(X.min()), float(X.max()), X.shape[1], binary_is_image)
+
+
+def binary_is_image(method: str) -> bool:
+    """Whether ``method`` ran the image rule that took 0/1 tables for images."""
+    return CANDIDATES.get(method, {}).get("_binary_is_image", True)
 
 
 def slow_tables(results, method, tables, baseline="pyod_ae") -> list[str]:
@@ -242,7 +246,7 @@ def report(folder: Path, results) -> None:
     the rule after the first report, which chose a 5-member ensemble 2x slower than PyOD) and
     on each of them where PyOD takes at least 1 s (the issue's per-table part, added later,
     when the first candidates that meet it were measured), tables the detector takes for images
-    left out (``is_image_like``: the image path, 1,000 steps, is outside this study); where no
+    left out (``taken_for_images``: the image path, 1,000 steps, is outside this study); where no
     candidate meets the per-table part, those that miss it on the fewest tables (until PyOD was
     timed again in the same session as the ``0/1 tables`` candidates, and InternetAds was then
     under 5x for every candidate, even ECOD: the total alone), and where none meets the total,
@@ -256,9 +260,13 @@ def report(folder: Path, results) -> None:
                                                for t in all_tables for s in SEEDS)]
     timed = all(("pyod_ae", t, s) in results for t in all_tables for s in SEEDS)
     rows, held_auc, held_ap, chosen = [], {}, {}, []
-    data = {t: load(folder, t, 0)[0] for t in all_tables}
-    image_like = {m: {t for t in all_tables if is_image_like(data[t], m)} for m in candidates}
-    del data
+    images = {flag: set() for flag in (False, True)}  # tables taken for images, by rule
+    for t in all_tables:
+        X = load(folder, t, 0)[0]
+        for flag in images:
+            if taken_for_images(X, flag):
+                images[flag].add(t)
+    image_like = {m: images[binary_is_image(m)] for m in candidates}
 
     def pick(tables):
         fast = [m for m in candidates if not timed or speed_ratio(results, m, tables) >= 5.0]
