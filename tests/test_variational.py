@@ -206,6 +206,23 @@ def test_cli_variational(tmp_path, digits, capsys):
     assert "--variational too" in err[-2] and "cannot shape it" in err[-1]
 
 
+def test_cli_variational_images_learn_the_decoder_variance(tmp_path, digits):
+    from PIL import Image
+
+    from aekit.cli import main
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i, image in enumerate(digits[:40]):
+        Image.fromarray((image.reshape(8, 8) * 255).astype(np.uint8)).save(folder / f"{i}.png")
+    model = tmp_path / "m.aekit"
+    assert main(["fit", str(folder), "-o", str(model), "--variational", "--epochs", "3",
+                 "--quiet"]) == 0
+    member = aekit.load(model).estimators_[0]
+    assert Variational(variance="learned") in member.constraints
+    assert 0 < member.output_variance_ != 0.5  # learned (it starts as the first batch's error)
+
+
 def test_composes_with_tied_weights_greedy_pretraining_streaming_checkpoints_and_sequences(
         digits, tmp_path):
     params = dict(n_components=4, hidden_layer_sizes=(32,), loss="bce", max_iter=3,
@@ -240,22 +257,90 @@ def test_composes_with_tied_weights_greedy_pretraining_streaming_checkpoints_and
     assert np.isfinite(seq.elbo(waves[:5], random_state=0)).all()
 
 
-@pytest.mark.parametrize("loss", ["mse", "mae"])
-def test_likelihood_per_row_is_the_stated_density(loss):
-    """mse: a Gaussian of variance 1/2 per scaled feature; mae: a Laplace of scale 1; both
-    with the scaler's log-Jacobian, checked against scipy's densities."""
+@pytest.mark.parametrize("loss, variance", [("mse", 0.5), ("mae", 0.5), ("mse", 0.2),
+                                            ("mse", "learned")])
+def test_likelihood_per_row_is_the_stated_density(loss, variance):
+    """mse: a Gaussian of variance 1/2 per scaled feature (or the variance given or learned);
+    mae: a Laplace of scale 1; both with the scaler's log-Jacobian, checked against scipy's
+    densities."""
     from scipy import stats
 
     rng = np.random.default_rng(1)
     X = rng.normal(size=(300, 5)) * [1, 2, 3, 4, 5]
     model = aekit.Autoencoder(n_components=2, hidden_layer_sizes=(8,), loss=loss,
-                              scaling="standard", constraints=(Variational(),), max_iter=3,
-                              random_state=0).fit(X)
+                              scaling="standard", constraints=(Variational(variance=variance),),
+                              max_iter=3, random_state=0).fit(X)
     x = model._network_rows(X[:4])
     x_hat = model.module_.eval()(x)[0].detach()
     scale = model.scaler_.factor
-    density = (stats.norm(x_hat.double().numpy(), math.sqrt(0.5)) if loss == "mse"
+    v = model.output_variance_
+    assert v == 0.5 if variance == 0.5 else 0.2 if variance == 0.2 else 0.05 < v < 1.5
+    density = (stats.norm(x_hat.double().numpy(), math.sqrt(v)) if loss == "mse"
                else stats.laplace(x_hat.double().numpy(), 1.0))
     expected = density.logpdf(x.double().numpy()).sum(1) - np.log(scale).sum()
     got = model._log_p_x_given_z(x_hat[None], x)[0].numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_a_stated_variance_weighs_the_reconstruction_term():
+    """With variance v the training loss is ||x - x_hat||^2 / (2 v) + (d/2) log(2 v) + KL: the
+    Gaussian's -log p(x|z) with the constant (d/2) log(pi) of the v = 1/2 loss left out."""
+    torch.manual_seed(0)
+    net = AutoencoderNet(DenseEncoder(6, (), 4), DenseDecoder(2, (), 6), VariationalCode())
+    x = torch.rand(5, 6)
+    gen = torch.Generator().manual_seed(1)
+    halves = ReconstructionObjective("mse", [Variational(variance=0.5)])
+    stated = ReconstructionObjective("mse", [Variational(variance=0.2)])
+    net.bottleneck.generator = gen
+    base = halves.forward_and_loss(net, x, None).detach()
+    gen.manual_seed(1)
+    net.bottleneck.generator = gen
+    got = stated.forward_and_loss(net, x, None).detach()
+    gen.manual_seed(1)
+    with torch.no_grad():
+        z, extras = net.bottleneck(net.encoder(x))
+        sse = (net.decode(z) - x).pow(2).sum(1).mean()
+        kl = kl_gaussian(extras["mean"], extras["log_var"]).sum(1).mean()
+    assert base.item() == pytest.approx((sse + kl).item(), rel=1e-5)
+    assert got.item() == pytest.approx((sse / 0.4 + 3 * math.log(0.4) + kl).item(), rel=1e-5)
+
+
+def test_a_learned_variance_is_the_training_error_and_survives_a_model_file(digits, tmp_path):
+    model = aekit.Autoencoder(n_components=6, hidden_layer_sizes=(64,), max_iter=40,
+                              constraints=(Variational(variance="learned"),), batch_size=64,
+                              random_state=0).fit(digits)
+    net = model.module_.train()  # codes drawn from q(z|x), as in training
+    with torch.no_grad():
+        x = torch.from_numpy(digits)
+        error = float((net(x)[0] - x).pow(2).mean())
+    net.eval()
+    assert model.output_variance_ == pytest.approx(error, rel=0.25)
+    assert model.output_variance_ < 0.1  # grey levels in [0, 1]: far below the fixed 1/2
+    model.save(tmp_path / "vae.aekit")
+    loaded = aekit.load(tmp_path / "vae.aekit")
+    assert loaded.output_variance_ == model.output_variance_
+    np.testing.assert_array_equal(loaded.elbo(digits[:50], random_state=0),
+                                  model.elbo(digits[:50], random_state=0))
+
+
+@pytest.mark.parametrize("loss", ["bce", "mae"])
+def test_a_decoder_variance_needs_squared_error(digits, loss):
+    model = aekit.Autoencoder(n_components=4, loss=loss, max_iter=1,
+                              constraints=(Variational(variance="learned"),))
+    with pytest.raises(ValueError, match="needs loss='mse'"):
+        model.fit(digits)
+    with pytest.raises(ValueError, match="needs loss='mse'"):
+        model.check_params()
+    with pytest.raises(ValueError, match="variance"):
+        aekit.Autoencoder(constraints=(Variational(variance=0.0),)).fit(digits)
+
+
+def test_the_detector_learns_the_variance_of_images_not_of_scaled_tables(digits):
+    rng = np.random.default_rng(0)
+    images = np.clip(rng.normal(0.5, 0.2, size=(300, 256)), 0, 1).astype(np.float32)
+    table = rng.normal(size=(300, 8))
+    for X, expected in ((images, "learned"), (table, 0.5)):
+        det = aekit.OutlierDetector(anomaly_score="elbo", random_state=0).fit(X)
+        (variational,) = [c for c in det.estimators_[0].constraints_
+                          if isinstance(c, Variational)]
+        assert variational.variance == expected

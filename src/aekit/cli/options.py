@@ -167,7 +167,10 @@ def _check_series_options(o: dict[str, Any]) -> None:
                                     "(--window) yet; drop one of them.")
 
 
-def _constraints(o: dict[str, Any], n_components: int | None) -> tuple:
+def _constraints(o: dict[str, Any], n_components: int | None,
+                 learned_variance: bool = False) -> tuple:
+    """``learned_variance``: a ``--variational`` model learns its decoder's variance (images
+    with squared error, as ``OutlierDetector``'s own variational member)."""
     from ..constraints import (
         GaussianNoise,
         KLSparsity,
@@ -198,7 +201,8 @@ def _constraints(o: dict[str, Any], n_components: int | None) -> tuple:
                              f"{n_components}.")
         out.append(TopK(k))
     if o["variational"]:
-        out.append(Variational(1.0 if o["beta"] is None else o["beta"]))
+        out.append(Variational(1.0 if o["beta"] is None else o["beta"],
+                               variance="learned" if learned_variance else 0.5))
     return tuple(out)
 
 
@@ -227,8 +231,9 @@ def build_model(o: dict[str, Any], data, verbose: int):
     if kind == "dense" and not custom:  # the detector's own defaults
         return kind, detector
     n_components = o["components"] or default_components(data)
+    learned = data.kind == "images" and o["loss"] in (None, "mse")
     common: dict[str, Any] = dict(
-        n_components=n_components, constraints=_constraints(o, n_components),
+        n_components=n_components, constraints=_constraints(o, n_components, learned),
         loss=o["loss"] or "mse", device=o["device"], verbose=verbose, n_threads=o["threads"])
     if o["checkpoint"]:
         common.update(checkpoint_dir=o["checkpoint"], resume=True)

@@ -1,6 +1,6 @@
 """The constraint protocol: small parameter objects that compose as a tuple on one model.
 
-A constraint may implement any of three hooks:
+A constraint may implement any of four hooks:
 
 - ``corrupt(x, generator)``: return a corrupted copy of the input batch (training only; the loss
   is always taken against the clean input),
@@ -9,6 +9,8 @@ A constraint may implement any of three hooks:
   the code (``extras``: a variational code's mean and log-variance),
 - ``bottleneck()``: a module between the encoder and the decoder
   (``aekit.nn.Bottleneck``: top-k, a sampled variational code), active at inference too,
+- ``reconstruction_term(term, n_entries=..., extras=...)``: the reconstruction term as the
+  constraint models it (a variational code's decoder variance),
 
 and may require an activation on the code units (``code_activation``, e.g. sigmoid for the KL
 penalty). Parameters are declared the scikit-learn way (``_parameter_constraints``) and
@@ -100,6 +102,10 @@ class Constraint:
     def check_code_size(self, code_size: int) -> None:
         """Refuse parameters that cannot work with a code of ``code_size`` units."""
 
+    def check_loss(self, loss) -> None:
+        """Refuse parameters that cannot work with the model's ``loss`` (a name, or a table's
+        per-column loss)."""
+
     # -- hooks -------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget any state from an earlier fit (called at the start of every fit)."""
@@ -137,6 +143,13 @@ class Constraint:
     ) -> Tensor | None:
         return None
 
+    def reconstruction_term(self, term: Tensor, *, n_entries: int,
+                            extras: dict[str, Tensor]) -> Tensor:
+        """The reconstruction term of the training loss (summed over a sample's ``n_entries``,
+        averaged over the batch) as this constraint models it (default: unchanged; a
+        variational code with a decoder variance rescales it)."""
+        return term
+
     def bottleneck(self) -> nn.Module | None:
         return None
 
@@ -147,6 +160,10 @@ class Constraint:
     @property
     def penalizes(self) -> bool:
         return type(self).penalty is not Constraint.penalty
+
+    @property
+    def rescales_reconstruction(self) -> bool:
+        return type(self).reconstruction_term is not Constraint.reconstruction_term
 
     # -- model files ---------------------------------------------------------------------------
     def to_config(self) -> dict[str, Any]:

@@ -144,6 +144,8 @@ class BaseAutoencoder(TableMixin, InferenceMixin, VariationalMixin, ModelFileMix
         if getattr(self, "n_components", None) is not None:
             for constraint in constraints:
                 constraint.check_code_size(int(self.n_components))
+        for constraint in constraints:
+            constraint.check_loss(self.loss)
         return self
 
     # ------------------------------------------------------------------ fit
@@ -305,6 +307,7 @@ class BaseAutoencoder(TableMixin, InferenceMixin, VariationalMixin, ModelFileMix
             self, low, high, constraints)
         for constraint in constraints:
             constraint.check_code_size(self.n_components_)
+            constraint.check_loss(self._loss_fn)
         device = init_from_env(resolve_device(self.device, type(self).__name__))
         check_same_everywhere([data.n_rows, data.n_features], "rows, features")
         seed = seed_from_random_state(self.random_state)

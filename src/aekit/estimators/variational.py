@@ -9,10 +9,12 @@ What the numbers mean, per row, in nats (natural logarithms):
   Bernoulli log-likelihood of the grey levels in [0, 1]. For grey levels that are not 0/1 it is
   the usual cross-entropy bound, not a normalised density (the figures of the VAE papers on
   MNIST are of this kind, on binarized or grey pixels).
-- ``loss="mse"``: a Gaussian of variance 1/2 per feature in the scaled space (the variance
-  that makes the training loss ``||x - x_hat||^2`` its negative log-likelihood), so
-  ``log p(x|z) = -||x - x_hat||^2 - (d/2) log(pi)``, and the scaler's log-Jacobian
-  ``-sum_j log(scale_j)`` turns it into a density of x in the data's own units.
+- ``loss="mse"``: a Gaussian of variance v per feature in the scaled space, so
+  ``log p(x|z) = -||x - x_hat||^2 / (2 v) - (d/2) log(2 pi v)``, and the scaler's log-Jacobian
+  ``-sum_j log(scale_j)`` turns it into a density of x in the data's own units. v is 1/2 by
+  default (the variance that makes the training loss ``||x - x_hat||^2`` its negative
+  log-likelihood), the one given by ``Variational(variance=v)``, or with
+  ``variance="learned"`` the one learned in training (``output_variance_``).
 - ``loss="mae"``: a Laplace distribution of scale 1 per feature in the scaled space (its
   negative log-likelihood is ``|x - x_hat|`` summed, the training loss, plus ``d log 2``), with
   the same log-Jacobian.
@@ -38,7 +40,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import Tensor
 
-from ..constraints import kl_gaussian
+from ..constraints import Variational, kl_gaussian
 from ..training.runtime import torch_threads
 from .runtime import make_generator, seed_from_random_state
 
@@ -104,7 +106,21 @@ class VariationalMixin:
         jacobian = float(np.log(self.scaler_.factor).sum())
         if self.loss == "mae":
             return -(x_hat - x).abs().sum(-1) - d * math.log(2.0) - jacobian
-        return -(x_hat - x).pow(2).sum(-1) - 0.5 * d * math.log(math.pi) - jacobian
+        v = self.output_variance_
+        return (-(x_hat - x).pow(2).sum(-1) / (2.0 * v) - 0.5 * d * math.log(2.0 * math.pi * v)
+                - jacobian)
+
+    @property
+    def output_variance_(self) -> float:
+        """The decoder's variance per entry, in the scaled space, for ``loss="mse"``: the
+        ``Variational(variance=...)`` given, or the one learned in training (a moving average of
+        the batches' mean squared error per entry)."""
+        _is_variational(self)
+        stored = getattr(self.module_.bottleneck, "output_log_var", None)
+        if stored is not None:
+            return float(stored.exp())
+        (constraint,) = [c for c in self.constraints_ if isinstance(c, Variational)]
+        return float(constraint.variance)
 
     def _bounds(self, X, n_samples: int, random_state, importance: bool) -> np.ndarray:
         if not (isinstance(n_samples, (int, np.integer)) and n_samples >= 1):

@@ -56,9 +56,18 @@ class VariationalCode(Bottleneck):
     ``eps`` from ``generator`` when one is set (the estimator sets its noise generator, so a
     seeded fit is reproducible); in eval mode the code is the mean. ``extras`` hold
     ``"mean"`` and ``"log_var"`` for the KL penalty.
+
+    With ``learned_output_variance`` the module also keeps the decoder's variance: the buffer
+    ``output_log_var`` (the log of one variance shared by every output entry; NaN until the
+    training objective first sets it), handed to the objective in ``extras`` as well.
     """
 
     generator: torch.Generator | None = None
+
+    def __init__(self, learned_output_variance: bool = False) -> None:
+        super().__init__()
+        if learned_output_variance:
+            self.register_buffer("output_log_var", torch.tensor(float("nan")))
 
     def __getstate__(self):  # copies and pickles leave the estimator's generator behind
         state = self.__dict__.copy()
@@ -76,6 +85,8 @@ class VariationalCode(Bottleneck):
     def forward(self, h: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         mean, log_var = self.split(h)
         extras = {"mean": mean, "log_var": log_var}
+        if hasattr(self, "output_log_var"):
+            extras["output_log_var"] = self.output_log_var
         if not self.training:
             return mean, extras
         eps = torch.randn(mean.shape, generator=self.generator, device=mean.device,

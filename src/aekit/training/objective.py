@@ -68,7 +68,8 @@ def per_sample_error_float64(x_hat: Tensor, x: Tensor, loss: str | Loss) -> Tens
 
 
 class ReconstructionObjective:
-    """``L(x, g(f(corrupt(x)))) + sum of penalties(code, extras)``.
+    """``L(x, g(f(corrupt(x)))) + sum of penalties(code, extras)``, the reconstruction term as
+    the constraints model it (``Constraint.reconstruction_term``).
 
     The reconstruction term sums the loss over each sample's features (the seed's
     ``||x - x_hat||^2``) and averages over the batch, so penalty weights mean what they mean in
@@ -83,6 +84,7 @@ class ReconstructionObjective:
         self.constraints = list(constraints)
         self.corrupters = [c for c in constraints if c.corrupts]
         self.penalizers = [c for c in constraints if c.penalizes]
+        self.rescalers = [c for c in constraints if c.rescales_reconstruction]
 
     def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
         for c in self.corrupters:
@@ -131,6 +133,8 @@ class ReconstructionObjective:
             loss = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
         else:
             loss = self.batch_loss(x_hat, x)
+        for c in self.rescalers:  # e.g. a variational decoder's variance
+            loss = c.reconstruction_term(loss, n_entries=x[0].numel(), extras=extras)
         if self.penalizers:
             encode = getattr(module, "module", module).encode  # unwrap DistributedDataParallel
             for c in self.penalizers:
