@@ -97,20 +97,32 @@ def test_auto_precision_depends_on_the_work_not_on_a_timing():
 
 
 def test_bf16_training_runs_under_autocast_and_learns():
-    """The bf16 path: real on CPUs with native bf16, forced (and emulated, slowly) elsewhere."""
+    """The bf16 path: real on CPUs with native bf16, forced (and emulated, slowly) elsewhere.
+    Convolutions run under autocast; dense layers keep float32 tensors and oneDNN multiplies
+    in bf16 (``training_precision``), and the process's setting is restored after."""
     X = np.random.RandomState(0).rand(256, 64).astype(np.float32)
-    model = Autoencoder(8, max_iter=1, random_state=0, precision="bfloat16", batch_size=64)
-    model.fit(X)
-    dtypes = []
-    linear = next(m for m in model.module_.modules() if isinstance(m, nn.Linear))
-    linear.register_forward_hook(lambda mod, inp, out: dtypes.append(out.dtype))
-    for _ in range(15):
-        model.partial_fit(X)
-    assert model.precision_ == "bfloat16"
-    assert set(dtypes) == {torch.bfloat16}  # training steps ran in bf16 ...
-    assert model.transform(X).dtype == np.float32
-    assert dtypes[-1] == torch.float32  # ... and inference in float32
-    assert np.isfinite(model.loss_curve_).all() and model.loss_curve_[-1] < model.loss_curve_[0]
+    dense = Autoencoder(8, max_iter=1, random_state=0, precision="bfloat16", batch_size=64)
+    conv = ConvAutoencoder(image_shape=(1, 8, 8), n_components=4, max_iter=1, random_state=0,
+                           precision="bfloat16", batch_size=64)
+    matmul = torch.backends.mkldnn.matmul
+    before = matmul.fp32_precision
+    for model, layer in ((dense, nn.Linear), (conv, nn.Conv2d)):
+        model.fit(X)
+        seen = []
+        first = next(m for m in model.module_.modules() if isinstance(m, layer))
+        first.register_forward_hook(
+            lambda mod, inp, out, seen=seen: seen.append((out.dtype, matmul.fp32_precision)))
+        for _ in range(15):
+            model.partial_fit(X)
+        assert model.precision_ == "bfloat16"
+        expected = ((torch.float32, "bf16") if layer is nn.Linear
+                    else (torch.bfloat16, before))
+        assert set(seen) == {expected}  # training steps ran in bf16 ...
+        assert model.transform(X).dtype == np.float32
+        assert seen[-1] == (torch.float32, before)  # ... and inference in float32
+        assert np.isfinite(model.loss_curve_).all()
+        assert model.loss_curve_[-1] < model.loss_curve_[0]
+    assert matmul.fp32_precision == before
 
 
 def test_salt_and_pepper_noise_uses_zero_and_one_on_unit_data():

@@ -81,8 +81,9 @@ class Autoencoder(BaseAutoencoder):
     tol : float, default=1e-4
         Relative improvement of the monitored loss/score that counts as progress.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
-        Training precision. "auto" uses bf16 autocast (fp32 master weights) only where it is
-        faster and as accurate: CUDA GPUs with bf16, and CPUs with AVX512-BF16/AMX for models
+        Training precision. "auto" uses bf16 (fp32 master weights: autocast, or on a CPU for
+        dense layers fp32 tensors whose matrix products oneDNN computes in bf16) only where it
+        is faster and as accurate: CUDA GPUs with bf16, and CPUs with AVX512-BF16/AMX for models
         and batches with enough matrix work per step (about 1e8 floating-point operations,
         e.g. 784-256-32 at batch 256; see ``aekit.training.runtime``). The choice depends on the
         hardware, the layer sizes and the batch size only (never on a timing) and is recorded in

@@ -18,6 +18,7 @@ from .checkpoint import Checkpointing, load_checkpoint, restore
 from .data import BatchSource
 from .distributed import all_reduce_sum, is_distributed, is_main_process
 from .objective import ReconstructionObjective, per_sample_error
+from .runtime import training_precision
 
 
 class NonFiniteLossError(AekitError, ValueError):
@@ -94,14 +95,19 @@ def _hook(callback, name: str):
 
 def _run_epoch(net, objective, data, optimizer, generator, noise_generator, autocast_dtype):
     """One pass over ``data``; the mean loss per row, summed over processes."""
-    total = torch.zeros(2, dtype=torch.float64)  # loss * rows, rows
+    losses, sizes = [], []  # summed once at the end: no small tensor operations per step
     for xb in data.epoch(generator):
         optimizer.zero_grad(set_to_none=True)
         loss = objective.forward_and_loss(net, xb, noise_generator, autocast_dtype)
         loss.backward()
         optimizer.step()
-        total[0] += loss.detach().to("cpu", torch.float64) * xb.shape[0]
-        total[1] += xb.shape[0]
+        losses.append(loss.detach())
+        sizes.append(xb.shape[0])
+    total = torch.zeros(2, dtype=torch.float64)  # loss * rows, rows
+    if losses:
+        rows = torch.tensor(sizes, dtype=torch.float64)
+        total[0] = (torch.stack(losses).to("cpu", torch.float64) * rows).sum()
+        total[1] = rows.sum()
     loss_sum, rows = all_reduce_sum(total).tolist()
     return loss_sum / max(rows, 1)
 
@@ -161,13 +167,15 @@ def train(
     for hook in filter(None, (_hook(cb, "on_train_begin") for cb in hooks)):
         hook(run)
     module.train()
+    device = next(module.parameters()).device
     try:
         for epoch in range(run.history.epoch + 1, config.max_iter + 1):
             if stopper.converged:  # a resumed run that had converged
                 break
-            logs: dict[str, Any] = {"loss": _run_epoch(
-                net, objective, data, optimizer, generator, noise_generator,
-                config.autocast_dtype)}
+            with training_precision(module, device, config.autocast_dtype) as autocast_dtype:
+                logs: dict[str, Any] = {"loss": _run_epoch(
+                    net, objective, data, optimizer, generator, noise_generator,
+                    autocast_dtype)}
             if not math.isfinite(logs["loss"]):
                 raise NonFiniteLossError(_non_finite_message(epoch, logs["loss"], config))
             if validation_data is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -91,6 +92,13 @@ class ReconstructionObjective:
             x = c.corrupt(x, generator)
         return x
 
+    def _final_sigmoid(self, module: nn.Module) -> nn.Module | None:
+        """``_final_sigmoid(module)``, looked up once per network (not at every step)."""
+        cache = self.__dict__.setdefault("_sigmoids", weakref.WeakKeyDictionary())
+        if module not in cache:
+            cache[module] = _final_sigmoid(module)
+        return cache[module]
+
     def batch_loss(self, x_hat: Tensor, x: Tensor) -> Tensor:
         """Per-sample loss summed over features, averaged over the batch (one fused op)."""
         if not isinstance(self.loss, str):
@@ -113,7 +121,7 @@ class ReconstructionObjective:
         x_in = self.corrupt(x, generator)
         kwargs = {"return_extras": True} if isinstance(
             getattr(module, "module", module), AutoencoderNet) else {}  # else: (x_hat, code)
-        sigmoid = _final_sigmoid(module) if self.loss == "bce" else None
+        sigmoid = self._final_sigmoid(module) if self.loss == "bce" else None
         seen: dict[str, Tensor] = {}
         hook = sigmoid.register_forward_hook(
             lambda _m, inputs, output: seen.update(logits=inputs[0], output=output)

@@ -10,7 +10,8 @@ measurements behind their thresholds are in ``benchmarks/README.md`` (``bench_po
 - **Precision.** bf16 autocast is fast only on hardware that multiplies bf16 natively (CUDA
   GPUs that support it, CPUs with AVX512-BF16 or AMX), and on those CPUs only for steps with
   enough matrix work to repay the casts (``BF16_MIN_FLOPS``); small models train faster, and
-  as accurately, in float32.
+  as accurately, in float32. On a CPU, dense networks keep float32 tensors and only their
+  matrix products run in bf16 (``training_precision``); convolutions run under autocast.
 """
 
 from __future__ import annotations
@@ -160,6 +161,37 @@ def choose_precision(precision: str, device: torch.device,
     if workload.flops(batch_size) >= BF16_MIN_FLOPS and not small_map and not short:
         return torch.bfloat16
     return None
+
+
+def _has_conv(module: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.conv._ConvNd) for m in module.modules())
+
+
+@contextmanager
+def training_precision(module: nn.Module, device: torch.device,
+                       dtype: torch.dtype | None) -> Iterator[torch.dtype | None]:
+    """Train the block in ``dtype`` (from ``choose_precision``); yields the autocast dtype the
+    forward pass should use.
+
+    On a CPU, a network without convolutions keeps its float32 weights and activations and
+    oneDNN multiplies the matrices in bf16 (``torch.backends.mkldnn.matmul.fp32_precision``,
+    restored after): autocast would cast every weight to bf16 and every weight gradient back
+    at every step, which on the 784-400-20 VAE of ``bench_vae.py`` costs about a tenth of the
+    step. Convolutions keep autocast (oneDNN's bf16 mode did not speed them up, measured), as
+    do GPUs and torch builds without the setting. The setting is process-wide: other torch
+    code running meanwhile in the process multiplies in bf16 too.
+    """
+    matmul = getattr(torch.backends.mkldnn, "matmul", None)
+    if (dtype is not torch.bfloat16 or device.type != "cpu" or _has_conv(module)
+            or not hasattr(matmul, "fp32_precision")):
+        yield dtype
+        return
+    before = matmul.fp32_precision
+    matmul.fp32_precision = "bf16"
+    try:
+        yield None
+    finally:
+        matmul.fp32_precision = before
 
 
 @contextmanager
