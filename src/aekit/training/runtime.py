@@ -179,7 +179,8 @@ def training_precision(module: nn.Module, device: torch.device,
     at every step, which on the 784-400-20 VAE of ``bench_vae.py`` costs about a tenth of the
     step. Convolutions keep autocast (oneDNN's bf16 mode did not speed them up, measured), as
     do GPUs and torch builds without the setting. The setting is process-wide: other torch
-    code running meanwhile in the process multiplies in bf16 too.
+    code running meanwhile in the process multiplies in bf16 too. On a CPU without native bf16
+    (``precision="bfloat16"`` forced there) oneDNN may keep such products in float32.
     """
     matmul = getattr(torch.backends.mkldnn, "matmul", None)
     if (dtype is not torch.bfloat16 or device.type != "cpu" or _has_conv(module)
