@@ -200,6 +200,7 @@ def test_cli_variational(tmp_path, digits, capsys):
     assert main(["report", str(model), str(data), "-o", str(report), "--quiet"]) == 0
     page = report.read_text()
     assert "Variational code" in page and "KL, nats" in page
+    assert "a Gaussian of variance 0.5 per entry in the model's scaled space (fixed)" in page
     assert main(["fit", str(data), "-o", str(model), "--beta", "2"]) == 2
     assert main(["fit", str(data), "-o", str(model), "--variational", "--sparsity", "topk"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -221,6 +222,9 @@ def test_cli_variational_images_learn_the_decoder_variance(tmp_path, digits):
     member = aekit.load(model).estimators_[0]
     assert Variational(variance="learned") in member.constraints
     assert 0 < member.output_variance_ != 0.5  # learned (it starts as the first batch's error)
+    report = tmp_path / "r.html"
+    assert main(["report", str(model), str(folder), "-o", str(report), "--quiet"]) == 0
+    assert "(learned in training)" in report.read_text()
 
 
 def test_composes_with_tied_weights_greedy_pretraining_streaming_checkpoints_and_sequences(

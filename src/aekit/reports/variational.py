@@ -22,6 +22,10 @@ def variational_section(ae, X_network, shape) -> str:
             f"{collapsed} of {len(kl)} units are below {COLLAPSED_NATS} nats: the prior "
             "swallowed them (posterior collapse); they carry no information about x.</p>"
             + table(rows, ("code unit", "KL, nats")))
+    if ae.loss == "mse":
+        learned = hasattr(ae.module_.bottleneck, "output_log_var")
+        body += (f"<p>Decoder: a Gaussian of variance {ae.output_variance_:.4g} per entry in the "
+                 f"model's scaled space ({'learned in training' if learned else 'fixed'}).</p>")
     if shape:
         body += figure(png(_samples_grid(ae, tuple(shape))),
                        "16 samples decoded from the prior")
