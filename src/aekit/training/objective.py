@@ -86,6 +86,7 @@ class ReconstructionObjective:
         self.corrupters = [c for c in constraints if c.corrupts]
         self.penalizers = [c for c in constraints if c.penalizes]
         self.rescalers = [c for c in constraints if c.rescales_reconstruction]
+        self._sigmoids: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
         for c in self.corrupters:
@@ -94,10 +95,9 @@ class ReconstructionObjective:
 
     def _final_sigmoid(self, module: nn.Module) -> nn.Module | None:
         """``_final_sigmoid(module)``, looked up once per network (not at every step)."""
-        cache = self.__dict__.setdefault("_sigmoids", weakref.WeakKeyDictionary())
-        if module not in cache:
-            cache[module] = _final_sigmoid(module)
-        return cache[module]
+        if module not in self._sigmoids:
+            self._sigmoids[module] = _final_sigmoid(module)
+        return self._sigmoids[module]
 
     def batch_loss(self, x_hat: Tensor, x: Tensor) -> Tensor:
         """Per-sample loss summed over features, averaged over the batch (one fused op)."""
