@@ -54,6 +54,9 @@ FIT_CASES = [
     ("pandas with gaps and missing='error'",
      pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": ["x", "y", "z"]}), {"missing": "error"},
      ValueError, r"Input X contains NaN \(missing values in column 'a'\).*missing='mask'"),
+    ("table with a value too large for float32",
+     pd.DataFrame({"a": [1.0, np.nan, 1e200], "b": ["x", "y", "z"]}), {}, ValueError,
+     r"Column 'a' has values too large for float32 \(max \|x\| = 1e\+200"),
     ("negative noise", rng.rand(10, 3), {"constraints": (GaussianNoise(-1),)}, ValueError,
      r"'std' parameter of GaussianNoise must be a float in the range \[0.0, inf\)"),
     ("noise rate above 1", rng.rand(10, 3),
@@ -98,6 +101,14 @@ def test_fit_rejects_bad_input_clearly(name, X, params, exc, match):
     with pytest.raises(exc, match=match) as info:
         _fit(X, **params)
     assert not any(leak in str(info.value) for leak in LEAKS), str(info.value)
+
+
+def test_a_table_row_too_large_after_scaling_is_refused_by_column():
+    frame = pd.DataFrame({"a": rng.rand(20), "b": list("xy") * 10})
+    model = Autoencoder(n_components=2, max_iter=1, random_state=0).fit(frame)
+    with pytest.raises(ValueError, match=r"Column 'a' has values too large for float32 "
+                                         r"\(after scaling\)"):
+        model.score_samples(frame.assign(a=[3e38] + [0.5] * 19))
 
 
 def test_transform_rejects_wrong_feature_count(fitted):

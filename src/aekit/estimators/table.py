@@ -35,6 +35,7 @@ from torch import Tensor
 from ..errors import DataFileError
 
 _DAY_NS = 86_400 * 10**9
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _kind(series, categorical: bool) -> str:
@@ -72,6 +73,15 @@ def _as_numbers(series, kind: str) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _check_float32(values: np.ndarray, name, where: str = "") -> None:
+    """The network computes in float32: refuse a column whose values it cannot hold."""
+    largest = float(np.abs(values).max()) if values.size else 0.0
+    if largest > _FLOAT32_MAX:
+        raise DataFileError(
+            f"Column {name!r} has values too large for float32 {where}(max |x| = {largest:.3g} "
+            "> 3.4e38); rescale it (e.g. divide by its maximum) or drop it.")
+
+
 def _plain(value):
     """A category as a JSON-able Python value."""
     return value.item() if isinstance(value, np.generic) else value
@@ -99,6 +109,7 @@ class TableEncoder:
                 observed = values[np.isfinite(values)]
                 if observed.size == 0:
                     raise DataFileError(f"Column {name!r} has no values; drop it.")
+                _check_float32(observed, name)
                 column.update(self._scale_of(observed), missing=bool(observed.size < len(values)))
             else:
                 column.update(self._categories_of(series))
@@ -196,6 +207,7 @@ class TableEncoder:
                 raise ValueError(f"Column {column['name']!r} has an infinite value (row "
                                  f"{row + 1}); replace it or leave the entry empty.")
             scaled = (values - column["center"]) / column["spread"]
+            _check_float32(scaled[np.isfinite(scaled)], column["name"], "(after scaling) ")
             missing = ~np.isfinite(scaled)
             out[:, j] = np.where(missing, 0.0, scaled)
             if j in self.indicators:
