@@ -37,6 +37,7 @@ def _clear(exc: Exception) -> bool:
         leak in str(exc) for leak in LEAKS)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's overflow noise is a bug too
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(X=matrices(), k=st.integers(1, 4))
 def test_fit_transform_score_give_a_clear_error_or_finite_results(X, k):
@@ -52,6 +53,7 @@ def test_fit_transform_score_give_a_clear_error_or_finite_results(X, k):
     assert model.reconstruct(X).shape == X.shape
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 @settings(max_examples=25, deadline=None)
 @given(Y=matrices())
 def test_a_fitted_model_gives_a_clear_error_or_finite_scores_on_any_input(Y):

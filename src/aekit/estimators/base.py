@@ -107,7 +107,9 @@ class BaseAutoencoder(TableMixin, InferenceMixin, VariationalMixin, ModelFileMix
             return self._check_table(X, reset=reset)
         if reset and hasattr(self, "table_"):
             self.table_ = None
-        with readable_input_errors("X"):
+        # scikit-learn's finiteness check sums X: inf and -inf give numpy's "invalid value"
+        # warning before its clear error
+        with readable_input_errors("X"), np.errstate(invalid="ignore", over="ignore"):
             X = validate_data(
                 self, X, reset=reset, dtype=[np.float64, np.float32],
                 ensure_min_samples=2 if reset else 1,
