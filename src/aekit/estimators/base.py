@@ -22,7 +22,7 @@ from sklearn.utils.validation import validate_data
 from torch import Tensor, nn
 
 from ..constraints import resolve_constraints
-from ..io import is_source
+from ..io import FLOAT32_MAX, is_source
 from ..training import Checkpointing, ReconstructionObjective, TrainingConfig, train
 from ..training.checkpoint import saved_seed
 from ..training.distributed import check_same_everywhere, init_from_env, rank_and_world
@@ -35,8 +35,6 @@ from .state import ModelFileMixin
 from .table_mode import TableMixin
 from .validation import readable_input_errors, resolve_activations
 from .variational import VariationalMixin
-
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class BaseAutoencoder(TableMixin, InferenceMixin, VariationalMixin, ModelFileMixin,
@@ -116,7 +114,7 @@ class BaseAutoencoder(TableMixin, InferenceMixin, VariationalMixin, ModelFileMix
             )
         if X.size and X.dtype == np.float64:
             peak = float(np.abs(X).max())
-            if peak > _FLOAT32_MAX:
+            if peak > FLOAT32_MAX:
                 raise ValueError(
                     f"X has values too large for float32 (max |x| = {peak:.3g} > 3.4e38); "
                     "rescale X (e.g. divide by its maximum) before fitting."

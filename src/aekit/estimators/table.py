@@ -33,9 +33,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import DataFileError
+from ..io import FLOAT32_MAX
 
 _DAY_NS = 86_400 * 10**9
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _kind(series, categorical: bool) -> str:
@@ -74,9 +74,12 @@ def _as_numbers(series, kind: str) -> np.ndarray:
 
 
 def _check_float32(values: np.ndarray, name, where: str = "") -> None:
-    """The network computes in float32: refuse a column whose values it cannot hold."""
-    largest = float(np.abs(values).max()) if values.size else 0.0
-    if largest > _FLOAT32_MAX:
+    """The network computes in float32: refuse a column whose values (NaN: gaps) it cannot
+    hold. Two reductions that skip NaN, no copy of the column."""
+    if not values.size:
+        return
+    largest = max(abs(float(np.fmin.reduce(values))), abs(float(np.fmax.reduce(values))))
+    if largest > FLOAT32_MAX:
         raise DataFileError(
             f"Column {name!r} has values too large for float32 {where}(max |x| = {largest:.3g} "
             "> 3.4e38); rescale it (e.g. divide by its maximum) or drop it.")
@@ -207,7 +210,7 @@ class TableEncoder:
                 raise ValueError(f"Column {column['name']!r} has an infinite value (row "
                                  f"{row + 1}); replace it or leave the entry empty.")
             scaled = (values - column["center"]) / column["spread"]
-            _check_float32(scaled[np.isfinite(scaled)], column["name"], "(after scaling) ")
+            _check_float32(scaled, column["name"], "(after scaling) ")
             missing = ~np.isfinite(scaled)
             out[:, j] = np.where(missing, 0.0, scaled)
             if j in self.indicators:

@@ -9,11 +9,12 @@ from ..errors import DataFileError, ModelFileError
 from .image_folder import ImageFolderSource
 from .parquet import ParquetSource
 from .patches import random_patches
-from .sources import ArraySource, NpySource, RowSource, is_source, open_source
+from .sources import FLOAT32_MAX, ArraySource, NpySource, RowSource, is_source, open_source
 
 __all__ = [
     "ArraySource",
     "DataFileError",
+    "FLOAT32_MAX",
     "ImageFolderSource",
     "ModelFileError",
     "NpySource",

@@ -24,7 +24,8 @@ import numpy as np
 
 from ..errors import DataFileError
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: the largest magnitude a float32 holds: what the networks compute in
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 #: default chunk size in bytes (float32 rows): big enough for fast reads, small next to memory
 CHUNK_BYTES = 4 << 20
@@ -92,7 +93,7 @@ class RowSource:
             )
         if rows.size and rows.dtype == np.float64:
             peak = float(np.nanmax(np.abs(rows))) if allow_missing else float(np.abs(rows).max())
-            if peak > _FLOAT32_MAX:
+            if peak > FLOAT32_MAX:
                 raise DataFileError(
                     f"{self.path or 'The data'} has values too large for float32 near row "
                     f"{start + 1}; rescale them before fitting."

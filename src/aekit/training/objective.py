@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Sequence
 from typing import Protocol
@@ -142,7 +143,7 @@ class ReconstructionObjective:
         else:
             loss = self.batch_loss(x_hat, x)
         for c in self.rescalers:  # e.g. a variational decoder's variance
-            loss = c.reconstruction_term(loss, n_entries=x[0].numel(), extras=extras)
+            loss = c.reconstruction_term(loss, n_entries=math.prod(x.shape[1:]), extras=extras)
         if self.penalizers:
             encode = getattr(module, "module", module).encode  # unwrap DistributedDataParallel
             for c in self.penalizers:
