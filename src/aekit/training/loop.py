@@ -96,8 +96,10 @@ def _hook(callback, name: str):
 def _run_epoch(net, objective, data, optimizer, generator, noise_generator, autocast_dtype):
     """One pass over ``data``; the mean loss per row, summed over processes."""
     losses, sizes = [], []  # summed once at the end: no small tensor operations per step
+    params = [p for group in optimizer.param_groups for p in group["params"]]
     for xb in data.epoch(generator):
-        optimizer.zero_grad(set_to_none=True)
+        for p in params:  # optimizer.zero_grad(set_to_none=True) without its ~80 us wrapper
+            p.grad = None
         loss = objective.forward_and_loss(net, xb, noise_generator, autocast_dtype)
         loss.backward()
         optimizer.step()
