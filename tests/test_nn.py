@@ -60,3 +60,39 @@ def test_topk_code_layer_acts_inside_the_network():
     net = _net(TopKCode(1))
     code = net.encode(torch.rand(4, 10))
     assert ((code != 0).sum(dim=1) <= 1).all()
+
+
+def test_logits_are_the_input_of_the_final_sigmoid_and_only_where_there_is_one():
+    from aekit.nn import ConvDecoder, ConvEncoder, TiedDenseDecoder
+
+    net = _net()
+    net.reset_parameters(torch.Generator().manual_seed(0))
+    x = torch.rand(5, 10)
+    with torch.no_grad():
+        x_hat, code = net(x)
+        logits, same_code, extras = net(x, return_extras=True, logits=True)
+    assert net.has_logits
+    torch.testing.assert_close(torch.sigmoid(logits), x_hat)
+    torch.testing.assert_close(same_code, code)
+    assert float(logits.min()) < 0 or float(logits.max()) > 1  # not squashed
+    tied = AutoencoderNet(net.encoder, TiedDenseDecoder(net.encoder, output_activation="sigmoid"))
+    with torch.no_grad():
+        torch.testing.assert_close(torch.sigmoid(tied(x, logits=True)[0]), tied(x)[0])
+    linear = AutoencoderNet(DenseEncoder(10, [8], 3), DenseDecoder(3, [8], 10))
+    conv = AutoencoderNet(ConvEncoder((1, 8, 8), [4], 3),
+                          ConvDecoder(3, (1, 8, 8), [4], output_activation="sigmoid"))
+    assert not linear.has_logits and not conv.has_logits
+    with pytest.raises(ValueError, match="ends in a sigmoid"):
+        linear(x, logits=True)
+
+
+def test_cross_entropy_training_skips_the_final_sigmoid_of_a_dense_decoder():
+    from aekit.training import ReconstructionObjective
+
+    net = _net()
+    calls = []
+    net.decoder.layers[-1].register_forward_hook(lambda *args: calls.append(1))
+    loss = ReconstructionObjective("bce").forward_and_loss(net, torch.rand(4, 10), None)
+    assert calls == [] and loss.item() > 0  # the loss was taken on the logits
+    net(torch.rand(4, 10))
+    assert calls == [1]

@@ -13,7 +13,8 @@ class AutoencoderNet(nn.Module):
 
     ``forward(x)`` returns ``(x_hat, code)``: the reconstruction, shaped like ``x``, and the code;
     ``forward(x, return_extras=True)`` returns ``(x_hat, code, extras)`` with what the
-    bottleneck adds (see ``aekit.nn.bottleneck``). ``code_layer`` is the former name of
+    bottleneck adds (see ``aekit.nn.bottleneck``); ``logits=True``, the logits of a sigmoid
+    output instead of ``x_hat``. ``code_layer`` is the former name of
     ``bottleneck``.
     """
 
@@ -47,7 +48,22 @@ class AutoencoderNet(nn.Module):
     def decode(self, code: Tensor) -> Tensor:
         return self.decoder(code)  # (batch, code_size) -> (batch, *input_shape)
 
-    def forward(self, x: Tensor, return_extras: bool = False):
+    @property
+    def has_logits(self) -> bool:
+        """Whether the decoder ends in a sigmoid whose input ``forward(x, logits=True)`` can
+        return (a dense or tied decoder): a cross-entropy can then be taken on the logits."""
+        return (getattr(self.decoder, "output_activation", None) == "sigmoid"
+                and hasattr(self.decoder, "pre_activation"))
+
+    def forward(self, x: Tensor, return_extras: bool = False, logits: bool = False):
+        """``logits=True``: the first output is the decoder's output before its final sigmoid
+        (see ``has_logits``), not the reconstruction."""
         code, extras = self._code(x)
-        x_hat = self.decode(code)
+        if logits:
+            if not self.has_logits:
+                raise ValueError("logits=True needs a dense or tied decoder that ends in a "
+                                 "sigmoid; this one does not.")
+            x_hat = self.decoder.pre_activation(code)
+        else:
+            x_hat = self.decode(code)
         return (x_hat, code, extras) if return_extras else (x_hat, code)

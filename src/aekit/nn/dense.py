@@ -60,6 +60,13 @@ class _DenseStack(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.layers(x)  # (batch, sizes[0]) -> (batch, sizes[-1])
 
+    def pre_activation(self, x: Tensor) -> Tensor:
+        """The output before the last activation (the logits of a sigmoid output)."""
+        *body, _ = self.layers  # (slicing an nn.Sequential builds a new one: ~8 us)
+        for layer in body:
+            x = layer(x)
+        return x
+
     def linears(self) -> list[nn.Linear]:
         return [m for m in self.layers if isinstance(m, nn.Linear)]
 

@@ -87,18 +87,22 @@ class ReconstructionObjective:
         self.corrupters = [c for c in constraints if c.corrupts]
         self.penalizers = [c for c in constraints if c.penalizes]
         self.rescalers = [c for c in constraints if c.rescales_reconstruction]
-        self._sigmoids: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._logit_sources: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def corrupt(self, x: Tensor, generator: torch.Generator | None) -> Tensor:
         for c in self.corrupters:
             x = c.corrupt(x, generator)
         return x
 
-    def _final_sigmoid(self, module: nn.Module) -> nn.Module | None:
-        """``_final_sigmoid(module)``, looked up once per network (not at every step)."""
-        if module not in self._sigmoids:
-            self._sigmoids[module] = _final_sigmoid(module)
-        return self._sigmoids[module]
+    def _logit_source(self, module: nn.Module) -> bool | nn.Module | None:
+        """For cross-entropy on the logits, looked up once per network (not at every step):
+        True when the network returns them itself (``AutoencoderNet.has_logits``: its final
+        sigmoid is then skipped), else its final ``nn.Sigmoid`` to hook, or None."""
+        if module not in self._logit_sources:
+            net = getattr(module, "module", module)  # unwrap DistributedDataParallel
+            self._logit_sources[module] = True if isinstance(net, AutoencoderNet) and \
+                net.has_logits else _final_sigmoid(module)
+        return self._logit_sources[module]
 
     def batch_loss(self, x_hat: Tensor, x: Tensor) -> Tensor:
         """Per-sample loss summed over features, averaged over the batch (one fused op)."""
@@ -122,7 +126,9 @@ class ReconstructionObjective:
         x_in = self.corrupt(x, generator)
         kwargs = {"return_extras": True} if isinstance(
             getattr(module, "module", module), AutoencoderNet) else {}  # else: (x_hat, code)
-        sigmoid = self._final_sigmoid(module) if self.loss == "bce" else None
+        sigmoid = self._logit_source(module) if self.loss == "bce" else None
+        if sigmoid is True:  # the network hands over its logits: no sigmoid, no hook
+            kwargs["logits"], sigmoid = True, None
         seen: dict[str, Tensor] = {}
         hook = sigmoid.register_forward_hook(
             lambda _m, inputs, output: seen.update(logits=inputs[0], output=output)
@@ -137,7 +143,10 @@ class ReconstructionObjective:
             if hook is not None:
                 hook.remove()
         x_hat, code, extras = out if len(out) == 3 else (*out, {})
-        logits = _logits_of(x_hat, seen)
+        if kwargs.get("logits"):
+            logits = x_hat if x_hat.dtype == torch.float64 else x_hat.float()
+        else:
+            logits = _logits_of(x_hat, seen)
         if logits is not None:  # BCE on the logits: one fused op, exact where sigmoid saturates
             loss = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
         else:
