@@ -82,6 +82,12 @@ def test_logits_are_the_input_of_the_final_sigmoid_and_only_where_there_is_one()
     conv = AutoencoderNet(ConvEncoder((1, 8, 8), [4], 3),
                           ConvDecoder(3, (1, 8, 8), [4], output_activation="sigmoid"))
     assert not linear.has_logits and not conv.has_logits
+
+    class Cropped(AutoencoderNet):  # a decode of its own: the logits would bypass it
+        def decode(self, code):
+            return super().decode(code)[:, :5]
+
+    assert not Cropped(net.encoder, net.decoder).has_logits
     with pytest.raises(ValueError, match="ends in a sigmoid"):
         linear(x, logits=True)
 

@@ -53,7 +53,8 @@ class AutoencoderNet(nn.Module):
         """Whether the decoder ends in a sigmoid whose input ``forward(x, logits=True)`` can
         return (a dense or tied decoder): a cross-entropy can then be taken on the logits."""
         return (getattr(self.decoder, "output_activation", None) == "sigmoid"
-                and hasattr(self.decoder, "pre_activation"))
+                and hasattr(self.decoder, "pre_activation")
+                and type(self).decode is AutoencoderNet.decode)  # a subclass's decode: its own
 
     def forward(self, x: Tensor, return_extras: bool = False, logits: bool = False):
         """``logits=True``: the first output is the decoder's output before its final sigmoid
