@@ -166,7 +166,11 @@ class TableEncoder:
         if other:
             freqs.append(1.0 - sum(freqs))
         entropy = -sum(p * math.log(p) for p in freqs if p > 0)
-        return {"categories": kept, "entropy": entropy, "missing": bool(series.isna().any())}
+        out = {"categories": kept, "entropy": entropy, "missing": bool(series.isna().any())}
+        if str(series.dtype) == "category":  # its levels, in order, for the dtype it comes back as
+            out.update(levels=[_plain(v) for v in series.cat.categories],
+                       ordered=bool(series.cat.ordered))
+        return out
 
     def _build_layout(self) -> None:
         self.numeric = [c for c in self.columns if c["kind"] in ("numeric", "datetime",
@@ -279,7 +283,8 @@ class TableEncoder:
         if column["kind"] == "boolean":
             return pd.array(values, dtype="boolean")
         if column["dtype"] == "category":
-            return pd.Categorical(values, categories=column["categories"])
+            return pd.Categorical(values, categories=column.get("levels", column["categories"]),
+                                  ordered=column.get("ordered", False))
         return pd.array(values, dtype=object)
 
     # ------------------------------------------------------------------ model files
