@@ -30,9 +30,10 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     estimator : Autoencoder or None, default=None
-        The model to train (cloned). None: an ``Autoencoder`` sized from X, with
-        ``MaskingNoise(mask_rate)``, early stopping on held-out rows and a budget of about
-        ``steps`` gradient steps (at least 20 and at most 2,000 epochs).
+        The model to train (cloned). None: an ``Autoencoder`` sized from X (a code of twice
+        its columns, at most 256), with ``MaskingNoise(mask_rate)``, early stopping on
+        held-out rows and a budget of about ``steps`` gradient steps (at least 20 and at most
+        2,000 epochs).
     mask_rate : float in (0, 1), default=0.25
         The fraction of entries hidden in training by the default model.
     steps : int, default=4000
@@ -76,10 +77,14 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         return tags
 
-    def _default_model(self, n_rows: int) -> Autoencoder:
+    def _default_model(self, n_rows: int, n_columns: int) -> Autoencoder:
         batch_size = int(min(256, max(16, n_rows // 8)))
         epochs = math.ceil(self.steps / math.ceil(n_rows / batch_size))
+        # An overcomplete code (twice the columns, at most 256): the masking noise is the
+        # regularizer, as in denoising imputers. It beat the half-width code on 14 tables off
+        # the report (benchmarks/bench_imputer_design.py: mean RMSE 0.698 against 0.713).
         return Autoencoder(
+            n_components=int(min(256, 2 * n_columns)),
             constraints=(MaskingNoise(self.mask_rate),), batch_size=batch_size,
             max_iter=int(min(2000, max(20, epochs))), early_stopping=True, n_iter_no_change=20,
         )
@@ -88,7 +93,7 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         """Train the autoencoder on ``X`` (gaps allowed; ``y`` is ignored)."""
         self._validate_params()
         frame = as_frame(X)
-        model = (self._default_model(len(frame)) if self.estimator is None
+        model = (self._default_model(*frame.shape) if self.estimator is None
                  else clone(self.estimator))
         # table mode even without gaps now: gaps may come in transform
         model.set_params(missing="mask", random_state=self.random_state,
