@@ -130,3 +130,14 @@ def test_cli_fits_scores_and_imputes_a_mixed_table_matching_columns_by_name(tabl
     assert not filled.isna().to_numpy().any() and list(filled["id"]) == list(frame["id"])
     seen = frame["weight"].notna().to_numpy()
     np.testing.assert_allclose(filled["weight"][seen], frame["weight"][seen])
+
+
+def test_category_levels_and_order_survive_the_model_file(tmp_path):
+    import aekit
+
+    frame = _mixed()
+    frame["grade"] = frame["grade"].cat.set_categories(["c", "b", "a", "unused"], ordered=True)
+    model = Autoencoder(n_components=3, max_iter=5, random_state=0).fit(frame)
+    model.save(tmp_path / "m.aekit")
+    back = aekit.load(tmp_path / "m.aekit").reconstruct(frame)
+    assert back["grade"].dtype == frame["grade"].dtype  # levels, their order and ordered
