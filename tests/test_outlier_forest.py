@@ -15,6 +15,7 @@ from aekit.estimators.outlier_forest import (
     robust_standardizer,
     score_knots,
     surprise,
+    tail_scale,
 )
 
 
@@ -124,6 +125,12 @@ def test_surprise_is_minus_log_the_share_of_training_scores_above():
     # between knots the ranks interpolate; below the minimum p = 4/5, past the maximum 1/5
     np.testing.assert_allclose(surprise(np.array([2.5, -10.0, 99.0]), knots),
                                -np.log([2.5 / 5, 4 / 5, 1 / 5]))
+    # the design study's tail (``_forest_blend="fisher tail"``): past the maximum p keeps
+    # falling with the mean excess over the 90% knot (here 4 - 3 = 1) as its scale
+    assert tail_scale(knots) == 1.0
+    np.testing.assert_allclose(surprise(np.array([4.0, 99.0, 2.5]), knots, tail=True),
+                               [-np.log(1 / 5), -np.log(1 / 5) + 95.0, -np.log(2.5 / 5)])
+    assert tail_scale(score_knots(np.array([0.0, 1.0, 1.0]))) == np.inf  # no spread: no tail
     ties = score_knots(np.array([0.0, 1.0, 1.0, 1.0, 2.0]))  # tied scores: none above the tie
     assert np.isclose(surprise(np.array([1.0]), ties)[0], -np.log((1 + 1) / 6))
     many = score_knots(np.random.default_rng(0).normal(size=100_000))

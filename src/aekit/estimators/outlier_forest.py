@@ -19,6 +19,8 @@ benchmarks/README.md).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 N_TREES = 100
@@ -303,12 +305,22 @@ def score_knots(scores: np.ndarray) -> np.ndarray:
         scores, np.linspace(0.0, 1.0, MAX_KNOTS))
 
 
-def surprise(scores: np.ndarray, knots: np.ndarray) -> np.ndarray:
+def tail_scale(knots: np.ndarray) -> float:
+    """The mean excess of the training scores over their 90% quantile (the scale of an
+    exponential tail past the maximum: peaks over a threshold); inf when it has no spread."""
+    threshold = knots[int(0.9 * (len(knots) - 1))]
+    excess = knots[knots > threshold] - threshold
+    return float(excess.mean()) if excess.size and excess.mean() > 0 else math.inf
+
+
+def surprise(scores: np.ndarray, knots: np.ndarray, tail: bool = False) -> np.ndarray:
     """``-log p``, ``p`` the share of training scores above each score: with ``m`` knots and
     ``F`` the linear interpolation of their ranks (0 at the first, 1 at the last),
     ``p = (1 + (m - 1) * (1 - F)) / (m + 1)``, in [1/(m+1), m/(m+1)], so a score at or past the
     training maximum is as surprising as the maximum (the blend's z tie-breaker orders those).
-    The ONNX export computes the same steps (``forest_graph.ForestGraph.surprise``)."""
+    The ONNX export computes the same steps (``forest_graph.ForestGraph.surprise``).
+    ``tail`` (a design-study option, not exported): past the maximum ``p`` keeps falling as
+    ``p_max * exp(-(s - max) / tail_scale)``."""
     scores = np.asarray(scores, dtype=np.float64)
     m = len(knots)
     if m == 1:
@@ -320,13 +332,14 @@ def surprise(scores: np.ndarray, knots: np.ndarray) -> np.ndarray:
         step = np.where(x1 > x0, x1 - x0, 1.0)
         cdf = (low + np.clip((scores - x0) / step, 0.0, 1.0)) / (m - 1)
         cdf = np.where(at == 0, 0.0, np.where(at >= m, 1.0, cdf))
-    return -np.log((1.0 + (m - 1) * (1.0 - cdf)) / (m + 1.0))
+    beyond = np.maximum(scores - knots[-1], 0.0) / tail_scale(knots) if tail else 0.0
+    return -np.log((1.0 + (m - 1) * (1.0 - cdf)) / (m + 1.0)) + beyond
 
 
 class ForestMixin:
     """``OutlierDetector``'s forest part: fitted beside the members, blended into the score."""
 
-    _forest_blend = "fisher"  # or "z" (the blend before Fisher's, kept for the design study)
+    _forest_blend = "fisher"  # "z" (the blend before Fisher's) or "fisher tail" (design study)
 
     def _check_forest(self, streamed: bool) -> None:
         """Refuse, before any training, a forest that cannot be fit."""
@@ -376,5 +389,6 @@ class ForestMixin:
         knots = getattr(self, "_score_knots", None)
         if knots is None or self._forest_blend == "z":
             return z
-        return (surprise(autoencoder_scores, knots[0]) + surprise(forest_scores, knots[1])
-                + FISHER_TIE_BREAK * z)
+        tail = self._forest_blend == "fisher tail"
+        return (surprise(autoencoder_scores, knots[0], tail)
+                + surprise(forest_scores, knots[1], tail) + FISHER_TIE_BREAK * z)
